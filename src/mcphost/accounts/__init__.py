@@ -1,0 +1,1 @@
+"""Users, sign-in sessions, personal access tokens, the principal of a request, and quotas."""

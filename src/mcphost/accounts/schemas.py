@@ -1,0 +1,88 @@
+"""Request and response models of the accounts endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from mcphost.models import OrgRole, TokenScope, UserRole
+
+MAX_PASSWORD_LENGTH = 256
+
+Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(lambda value: value.lower())]
+Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    password: Password
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    role: UserRole
+    server_quota: int
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class OrgSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    role: OrgRole
+
+
+class MeOut(UserOut):
+    orgs: list[OrgSummary]
+
+
+class UserUpdate(BaseModel):
+    """Admin changes to a user; fields left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: UserRole | None = None
+    server_quota: int | None = Field(None, ge=0, le=100_000)
+    is_active: bool | None = Field(None, description="false disables the account: its tokens stop working.")
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    scopes: list[TokenScope] = Field(min_length=1, description="read, write, invoke and/or admin.")
+    expires_in_days: int | None = Field(None, ge=1, description="Omit for a token that does not expire.")
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    prefix: str = Field(description="The token's first characters, to recognise it.")
+    scopes: list[TokenScope]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret token. It is shown only in this response.")

@@ -1,0 +1,140 @@
+"""Rules of accounts: registration, sign-in and sign-out, the admin's changes to users."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcphost.accounts.password_policy import check_password
+from mcphost.accounts.principal import Principal
+from mcphost.accounts.repository import LoginSessionRepository, UserRepository
+from mcphost.accounts.throttle import FailureThrottle
+from mcphost.accounts.schemas import MeOut, OrgSummary, UserOut, UserUpdate
+from mcphost.db.base import utcnow
+from mcphost.db.locks import advisory_xact_lock
+from mcphost.db.session import queue_after_commit
+from mcphost.errors import Conflict, Forbidden, NotFound, Unauthorized
+from mcphost.events import Event
+from mcphost.models import LoginSession, User, UserRole
+from mcphost.orgs.repository import OrgRepository
+from mcphost.security import passwords, tokens
+from mcphost.security.keys import KeyRing
+from mcphost.settings import AuthSettings
+
+
+async def register(session: AsyncSession, auth: AuthSettings, email: str, password: str) -> User:
+    """Create an account. The first one becomes admin; invitations waiting for the email become memberships."""
+    check_password(password, email=email, min_length=auth.min_password_length)
+    await advisory_xact_lock(session, "accounts:register")
+    users, orgs = UserRepository(session), OrgRepository(session)
+    if await users.by_email(email) is not None:
+        raise Conflict("An account with this email already exists; sign in instead.", code="email_taken")
+    first_user = await users.count() == 0
+    invitations = await orgs.invitations_for_email(email, now=utcnow())
+    if not (first_user or auth.allow_signup or invitations):
+        raise Forbidden(
+            "Sign-up is turned off on this instance; ask an administrator for an invitation.",
+            code="signup_disabled",
+        )
+    user = await users.add(
+        User(
+            email=email,
+            password_hash=passwords.hash_password(password),
+            role=UserRole.ADMIN if first_user else UserRole.USER,
+            server_quota=auth.default_server_quota,
+        )
+    )
+    for invitation in invitations:
+        await orgs.add_member(invitation.org_id, user.id, invitation.role)
+        await orgs.delete_invitation(invitation)
+    queue_after_commit(session, Event("user.registered", {"id": str(user.id), "email": user.email}))
+    return user
+
+
+async def login(
+    session: AsyncSession,
+    keys: KeyRing,
+    auth: AuthSettings,
+    email: str,
+    password: str,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+    throttle: FailureThrottle,
+) -> tuple[str, datetime]:
+    """Check the password and open a session; returns the session JWT and when it expires."""
+    throttle_key = f"{ip}|{email}"
+    throttle.check(throttle_key)
+    user = await UserRepository(session).by_email(email)
+    if not passwords.verify_password(user.password_hash if user else None, password) or user is None:
+        throttle.record_failure(throttle_key)
+        raise Unauthorized("Wrong email or password.", code="invalid_credentials")
+    throttle.reset(throttle_key)
+    if not user.is_active:
+        raise Forbidden("This account is disabled; ask an administrator.", code="account_disabled")
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    now = utcnow()
+    user.last_login_at = now
+    ttl = timedelta(minutes=auth.session_ttl_minutes)
+    login_session = await LoginSessionRepository(session).add(
+        LoginSession(
+            user_id=user.id,
+            expires_at=now + ttl,
+            ip=ip[:64] if ip else None,
+            user_agent=user_agent[:255] if user_agent else None,
+        )
+    )
+    claims = tokens.new_session_claims(user.id, login_session.id, ttl)
+    return tokens.encode_jwt(keys.jwt, claims), claims.expires_at
+
+
+async def logout(session: AsyncSession, principal: Principal) -> None:
+    if principal.via == "session":
+        await LoginSessionRepository(session).revoke(principal.credential_id, utcnow())
+
+
+async def me(session: AsyncSession, principal: Principal) -> MeOut:
+    memberships = await UserRepository(session).orgs_of(principal.user_id)
+    return MeOut(
+        **UserOut.model_validate(principal.user).model_dump(),
+        orgs=[OrgSummary(id=org.id, name=org.name, slug=org.slug, role=role) for org, role in memberships],
+    )
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await UserRepository(session).get(user_id)
+    if user is None:
+        raise NotFound("No user with this id.")
+    return user
+
+
+async def update_user(session: AsyncSession, user_id: uuid.UUID, changes: UserUpdate) -> User:
+    """An admin changes a user's role, quota or whether the account is active."""
+    await advisory_xact_lock(session, "accounts:admins")
+    users = UserRepository(session)
+    user = await users.get(user_id, for_update=True)
+    if user is None:
+        raise NotFound("No user with this id.")
+    loses_admin = changes.role is UserRole.USER or changes.is_active is False
+    if loses_admin and user.is_admin and user.is_active and await users.count_active_admins() <= 1:
+        raise Conflict(
+            "This is the last active administrator; make another user admin first.", code="last_admin"
+        )
+    for field in ("role", "server_quota", "is_active"):
+        value = getattr(changes, field)
+        if value is not None:
+            setattr(user, field, value)
+    await session.flush()
+    queue_after_commit(
+        session, Event("user.updated", {"id": str(user.id), "email": user.email}, user_id=user.id)
+    )
+    return user
+
+
+async def list_users(
+    session: AsyncSession, *, limit: int, cursor: str | None, query: str | None
+) -> tuple[list[User], str | None]:
+    return await UserRepository(session).page(limit=limit, cursor=cursor, query=query)

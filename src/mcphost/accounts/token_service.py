@@ -1,0 +1,68 @@
+"""Rules of personal access tokens: who may create which scopes, how long they live, revocation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcphost.accounts.principal import Principal
+from mcphost.accounts.repository import TokenRepository
+from mcphost.accounts.schemas import TokenCreate
+from mcphost.db.base import utcnow
+from mcphost.errors import Forbidden, NotFound, QuotaExceeded, ValidationFailed
+from mcphost.models import ApiToken, TokenScope
+from mcphost.security import tokens
+from mcphost.security.keys import KeyRing
+from mcphost.settings import AuthSettings
+
+MAX_ACTIVE_TOKENS = 100
+
+
+async def create_token(
+    session: AsyncSession, keys: KeyRing, auth: AuthSettings, principal: Principal, data: TokenCreate
+) -> tuple[ApiToken, str]:
+    """Returns the stored token and its secret, which is never stored or shown again."""
+    scopes = set(data.scopes)
+    if TokenScope.ADMIN in scopes and not principal.user.is_admin:
+        raise Forbidden("Only administrators can create tokens with the admin scope.", code="insufficient_role")
+    if principal.via == "token" and not scopes <= principal.scopes:
+        raise Forbidden(
+            "A token can only create tokens with scopes it has itself; sign in to create broader ones.",
+            code="insufficient_scope",
+        )
+    if data.expires_in_days is not None and data.expires_in_days > auth.max_token_days:
+        raise ValidationFailed(
+            f"Tokens live at most {auth.max_token_days} days.",
+            details=[{"loc": ["body", "expires_in_days"], "msg": f"must be at most {auth.max_token_days}"}],
+        )
+    repository = TokenRepository(session)
+    if await repository.count_active(principal.user_id) >= MAX_ACTIVE_TOKENS:
+        raise QuotaExceeded(f"You have {MAX_ACTIVE_TOKENS} active tokens; revoke one you no longer use.")
+    secret = tokens.new_opaque_token(tokens.PAT_PREFIX)
+    expires_at = utcnow() + timedelta(days=data.expires_in_days) if data.expires_in_days else None
+    token = await repository.add(
+        ApiToken(
+            user_id=principal.user_id,
+            name=data.name,
+            token_hash=tokens.hash_token(keys.token_hmac, secret),
+            prefix=tokens.display_prefix(secret),
+            scopes=sorted(scope.value for scope in scopes),
+            expires_at=expires_at,
+        )
+    )
+    return token, secret
+
+
+async def list_tokens(session: AsyncSession, principal: Principal, *, include_revoked: bool) -> list[ApiToken]:
+    return await TokenRepository(session).list_for(principal.user_id, include_revoked=include_revoked)
+
+
+async def revoke_token(session: AsyncSession, principal: Principal, token_id: uuid.UUID) -> None:
+    token = await TokenRepository(session).get_for(principal.user_id, token_id)
+    if token is None:
+        raise NotFound("You have no token with this id.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        await session.flush()

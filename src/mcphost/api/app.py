@@ -1,0 +1,62 @@
+"""The application factory: ``create_app(settings)`` builds the HTTP app around a ``Platform``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from mcphost import __version__
+from mcphost.accounts.router import router as accounts_router
+from mcphost.accounts.throttle import FailureThrottle
+from mcphost.api import docs, health
+from mcphost.api.errors import install_error_handlers
+from mcphost.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from mcphost.events.router import router as events_router
+from mcphost.jobs.router import router as jobs_router
+from mcphost.orgs.router import router as orgs_router
+from mcphost.platform import Platform
+from mcphost.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "ui" / "static"
+DESCRIPTION = (
+    "Deploy, run, secure and observe Model Context Protocol servers. Authenticate with "
+    "`Authorization: Bearer <token>`: a session token from `POST /api/auth/login` or a personal access token."
+)
+
+
+def create_app(settings: Settings | None = None, *, run_services: bool | None = None) -> FastAPI:
+    """Build the app. Background services run in it unless ``run_services`` (or the settings) say otherwise."""
+    settings = settings or Settings()
+    platform = Platform.create(settings)
+    services = settings.services.enabled if run_services is None else run_services
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await platform.start(services=services)
+        try:
+            yield
+        finally:
+            await platform.stop()
+
+    app = FastAPI(
+        title="MCP Host",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.platform = platform
+    app.state.login_throttle = FailureThrottle(settings.auth.login_attempts, settings.auth.login_window_seconds)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=platform.metrics, access_log=settings.logging.access_log)
+    for router in (health.router, docs.router, accounts_router, orgs_router, jobs_router, events_router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,117 @@
+"""Pure ASGI middleware: request ids, access logs and HTTP metrics; the request body size limit."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mcphost.api.errors import error_response
+
+from mcphost.observability.context import request_id
+from mcphost.observability.metrics import Metrics
+
+log = logging.getLogger("mcphost.access")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    """Tags each request with an id (``X-Request-ID``, kept from the client when sane), logs it once it is
+    answered, and counts it by route template (not raw path, which would explode the label set)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, *, access_log: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        # Not reset afterwards: the error handler of an unexpected exception runs outside this middleware
+        # and still needs it, and each request runs in its own task context anyway.
+        request_id.set(rid)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        self.metrics.http_in_flight.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self.metrics.http_in_flight.dec()
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            self.metrics.http_requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.http_duration.labels(scope["method"], route).observe(elapsed)
+            if self.access_log:
+                log.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    elapsed * 1000,
+                    extra={"method": scope["method"], "path": scope["path"], "status": status,
+                           "duration_ms": round(elapsed * 1000, 2), "route": route},
+                )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _route_template(scope: Scope) -> str:
+    route: Any = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies over ``max_bytes``: at once when Content-Length says so, otherwise as soon as the
+    streamed body passes the limit (the 413 raised from ``receive`` reaches the JSON error handler)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            response = error_response(413, "payload_too_large", self.message, {"max_bytes": self.max_bytes})
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self.message)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    @property
+    def message(self) -> str:
+        return f"The request body is larger than the limit of {self.max_bytes} bytes."

@@ -1,0 +1,27 @@
+"""What ``mcphost up`` prints: where the instance is and what to do next."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+
+from mcphost import __version__
+from mcphost.settings import Settings, mask_url
+
+
+def print_banner(settings: Settings, *, services: bool) -> None:
+    url = settings.effective_public_url
+    lines = [
+        f"[bold]MCP Host {__version__}[/bold] is starting at [link={url}]{url}[/link]",
+        "",
+        f"  API docs   {url}/api/docs",
+        f"  health     {url}/healthz   ready: {url}/readyz   metrics: {url}/metrics",
+        f"  data       {settings.home}",
+        f"  database   {mask_url(settings.effective_database_url)}",
+        f"  services   {'running in this process' if services else 'off (run `mcphost worker`)'}",
+        "",
+        "[bold]Next[/bold]: create the first account (it becomes administrator):",
+        f"  curl -X POST {url}/api/auth/register -H 'content-type: application/json' \\",
+        "       -d '{\"email\": \"you@example.com\", \"password\": \"a long passphrase\"}'",
+    ]
+    Console(stderr=True).print(Panel("\n".join(lines), expand=False, border_style="cyan"))

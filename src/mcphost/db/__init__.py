@@ -1,0 +1,1 @@
+"""Database access: declarative base, engines for SQLite and PostgreSQL, sessions, migrations."""

@@ -1,0 +1,55 @@
+"""The database handle of a process and the one place transactions are committed.
+
+Repositories and services only ``flush()``. The owner of a unit of work (a request dependency or a worker's
+``session_scope()``) commits or rolls back, and then publishes the events the work queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mcphost.db.engine import create_engine
+from mcphost.settings import Settings
+
+AfterCommit = Callable[[list[Any]], Awaitable[None]]
+PENDING_EVENTS = "pending_events"
+
+
+class Database:
+    """Engine plus session factory; ``after_commit`` receives the events queued by a committed unit of work."""
+
+    def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or create_engine(settings)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.after_commit: AfterCommit | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def session_scope(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: commit on success, roll back on error, then publish what it queued."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+            pending = session.info.pop(PENDING_EVENTS, [])
+        if pending and self.after_commit is not None:
+            await self.after_commit(pending)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def queue_after_commit(session: AsyncSession, item: Any) -> None:
+    """Queue an item (an event) to be delivered only if the session's transaction commits."""
+    session.info.setdefault(PENDING_EVENTS, []).append(item)

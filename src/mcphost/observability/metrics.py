@@ -1,0 +1,40 @@
+"""Prometheus metrics. Each platform has its own registry, so several apps in one process (tests) never clash."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "mcphost_http_requests",
+            "HTTP requests handled, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_duration = Histogram(
+            "mcphost_http_request_duration_seconds",
+            "Time to handle an HTTP request, by method and route template.",
+            ["method", "route"],
+            buckets=HTTP_BUCKETS,
+            registry=self.registry,
+        )
+        self.http_in_flight = Gauge(
+            "mcphost_http_requests_in_flight", "HTTP requests being handled.", registry=self.registry
+        )
+        self.jobs_finished = Counter(
+            "mcphost_jobs_finished",
+            "Job attempts finished, by kind and outcome (succeeded, retry, dead).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

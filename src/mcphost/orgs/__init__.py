@@ -1,0 +1,1 @@
+"""Organisations: members with roles, invitations, and the org side of resource ownership."""

@@ -1,0 +1,1 @@
+"""Cryptographic building blocks: password hashing, session JWTs, opaque tokens, derived keys."""

@@ -1,0 +1,19 @@
+"""Purpose-bound keys derived from the instance secret key, so one key never serves two uses."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+def derive_key(secret_key: bytes, purpose: str, length: int = 32) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(secret_key)
+
+
+class KeyRing:
+    """The keys one process uses, all derived from the instance key."""
+
+    def __init__(self, secret_key: bytes) -> None:
+        self.jwt = derive_key(secret_key, "mcphost/jwt/v1")
+        self.token_hmac = derive_key(secret_key, "mcphost/token-hash/v1")
+        self.encryption = derive_key(secret_key, "mcphost/encryption/v1")

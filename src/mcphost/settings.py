@@ -1,0 +1,225 @@
+"""Settings: nested pydantic-settings models read from ``MCPHOST_*`` environment variables.
+
+Top-level fields use a flat name (``MCPHOST_HOME``, ``MCPHOST_DATABASE_URL``); nested groups use a double
+underscore (``MCPHOST_AUTH__ALLOW_SIGNUP=false``). The app is always built from a ``Settings`` instance
+(``create_app(settings)``), never from import-time globals.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret.key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ServerSettings(BaseModel):
+    """Where ``mcphost up`` listens."""
+
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
+    port: int = Field(8700, ge=1, le=65535, description="TCP port the HTTP server listens on.")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body the API accepts; larger bodies get 413."
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="When set, /metrics requires 'Authorization: Bearer <this token>'."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Proxy addresses whose X-Forwarded-For header is trusted for the client address.",
+    )
+
+
+class DatabaseSettings(BaseModel):
+    """Connection tuning; the URL itself is the top-level ``database_url``."""
+
+    pool_size: int = Field(10, ge=1, description="PostgreSQL connection pool size per process.")
+    echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    sqlite_busy_timeout_ms: int = Field(
+        10_000, ge=0, description="How long a SQLite writer waits for the write lock before failing."
+    )
+    migrate_on_start: bool = Field(True, description="Apply pending migrations when the platform starts.")
+
+
+class AuthSettings(BaseModel):
+    """Accounts, sessions and tokens."""
+
+    allow_signup: bool = Field(
+        True, description="Let anyone register. When off, only the first user and invited emails can."
+    )
+    session_ttl_minutes: int = Field(
+        720, ge=1, le=60 * 24 * 90, description="Lifetime of a login session and its JWT."
+    )
+    min_password_length: int = Field(10, ge=8, le=128, description="Shortest password accepted.")
+    default_server_quota: int = Field(5, ge=0, description="Servers a new user may own.")
+    default_org_server_quota: int = Field(20, ge=0, description="Servers a new organisation may own.")
+    login_attempts: int = Field(
+        10, ge=1, description="Failed sign-ins allowed per address and email within the window."
+    )
+    login_window_seconds: int = Field(300, ge=1, description="Window for counting failed sign-ins.")
+    max_token_days: int = Field(365, ge=1, description="Longest lifetime of a personal access token.")
+
+
+class JobSettings(BaseModel):
+    """The durable job queue and its worker."""
+
+    concurrency: int = Field(4, ge=1, le=256, description="Jobs one worker runs at the same time.")
+    poll_interval: float = Field(1.0, gt=0, description="Seconds between queue polls when idle.")
+    lease_seconds: float = Field(
+        30.0, gt=0, description="How long a claim lasts without a heartbeat before another worker may take it."
+    )
+    max_attempts: int = Field(5, ge=1, description="Attempts before a job is marked dead.")
+    backoff_base_seconds: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt.")
+    backoff_max_seconds: float = Field(600.0, gt=0, description="Longest retry delay.")
+    retention_days: int = Field(7, ge=1, description="Finished jobs older than this are purged.")
+
+
+class EventSettings(BaseModel):
+    """The publish/subscribe bus."""
+
+    backend: Literal["auto", "memory", "postgres"] = Field(
+        "auto",
+        description="'memory' (one process), 'postgres' (LISTEN/NOTIFY across replicas) or 'auto' "
+        "(postgres when the database is PostgreSQL).",
+    )
+    replay_buffer: int = Field(1000, ge=0, description="Recent events kept for SSE clients that reconnect.")
+    subscriber_queue: int = Field(1000, ge=1, description="Events buffered per slow subscriber before dropping.")
+    sse_heartbeat_seconds: float = Field(15.0, gt=0, description="Interval of SSE keep-alive comments.")
+
+
+class ServiceSettings(BaseModel):
+    """Background loops that run inside ``mcphost up`` or ``mcphost worker``."""
+
+    enabled: bool = Field(True, description="Run background services in the API process.")
+    job_worker: bool = Field(True, description="Run the job worker loop.")
+    maintenance: bool = Field(True, description="Run the maintenance loop (purges, expiry).")
+    maintenance_interval_seconds: float = Field(300.0, gt=0, description="Interval of the maintenance loop.")
+
+
+class LogSettings(BaseModel):
+    """Process logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level logged.")
+    json_format: bool = Field(True, description="One JSON object per line (off: human-readable lines).")
+    access_log: bool = Field(True, description="Log one line per HTTP request.")
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one MCP Host process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MCPHOST_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".mcphost",
+        description="Data directory: SQLite database, generated secret key, server data.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL: sqlite+aiosqlite:///PATH (default: HOME/mcphost.db) or "
+        "postgresql+asyncpg://USER@HOST/DB.",
+    )
+    public_url: str | None = Field(
+        None, description="Base URL users and clients reach this instance at (default: http://HOST:PORT)."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key signing sessions and encrypting secrets. Unset: generated once into HOME/secret.key.",
+    )
+    admin_email: str | None = Field(None, description="Email of an admin account created on first start.")
+    admin_password: SecretStr | None = Field(None, description="Password of that bootstrap admin.")
+
+    server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)  # type: ignore[arg-type]
+    auth: AuthSettings = Field(default_factory=AuthSettings)  # type: ignore[arg-type]
+    jobs: JobSettings = Field(default_factory=JobSettings)  # type: ignore[arg-type]
+    events: EventSettings = Field(default_factory=EventSettings)  # type: ignore[arg-type]
+    services: ServiceSettings = Field(default_factory=ServiceSettings)  # type: ignore[arg-type]
+    logging: LogSettings = Field(default_factory=LogSettings)  # type: ignore[arg-type]
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("secret_key", mode="after")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(f"MCPHOST_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return value
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.home / 'mcphost.db'}"
+
+    @property
+    def effective_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.server.host in ("0.0.0.0", "::") else self.server.host  # noqa: S104
+        return f"http://{host}:{self.server.port}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def event_backend(self) -> Literal["memory", "postgres"]:
+        if self.events.backend == "auto":
+            return "memory" if self.is_sqlite else "postgres"
+        return self.events.backend
+
+    def masked(self) -> dict[str, Any]:
+        """Effective settings as plain data with every secret replaced by a mask."""
+        data = self.model_dump(mode="json")
+        data["database_url"] = mask_url(self.effective_database_url)
+        data["public_url"] = self.effective_public_url
+        for key in ("secret_key", "admin_password"):
+            data[key] = "********" if getattr(self, key) is not None else None
+        return data
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a database URL."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def ensure_home(settings: Settings) -> None:
+    """Create the data directory (private to the owner)."""
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def load_secret_key(settings: Settings) -> bytes:
+    """The instance key: from settings, else read from or generated once into ``HOME/secret.key`` (0600)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    ensure_home(settings)
+    path = settings.home / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        key = path.read_text().strip()
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise RuntimeError(f"{path} holds a key shorter than {MIN_SECRET_KEY_LENGTH} characters") from None
+        return key.encode()
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key.encode()

@@ -1,0 +1,79 @@
+"""Fixtures: isolated settings, a database (SQLite, or PostgreSQL when MCPHOST_TEST_DATABASE_URL is set),
+the app with its lifespan, and an HTTP client talking to it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from mcphost.api import create_app
+from mcphost.settings import Settings
+from tests.support import databases
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own MCPHOST_* settings never reach a test."""
+    for name in list(os.environ):
+        if name.startswith("MCPHOST_") and name != databases.TEST_DATABASE_ENV:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(worker_id: str) -> Iterator[str | None]:
+    server = databases.postgres_server_url()
+    if server is None:
+        yield None
+        return
+    import asyncio
+
+    url = asyncio.run(databases.create_postgres_database(server, worker_id))
+    yield url
+    asyncio.run(databases.drop_postgres_database(server, url))
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path, postgres_url: str | None) -> str:
+    if postgres_url is None:
+        return f"sqlite+aiosqlite:///{tmp_path / 'mcphost.db'}"
+    await databases.empty_postgres_database(postgres_url)
+    return postgres_url
+
+
+def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "home": home,
+        "database_url": database_url,
+        "secret_key": TEST_SECRET_KEY,
+        "services": {"enabled": False},
+        "logging": {"access_log": False},
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path / "home", database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
