@@ -23,13 +23,13 @@ TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own MCPHOST_* settings never reach a test."""
     for name in list(os.environ):
-        if name.startswith("MCPHOST_") and name != databases.TEST_DATABASE_ENV:
+        if name.startswith("MCPHOST_") and not name.startswith("MCPHOST_TEST_"):
             monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")
 def postgres_url(worker_id: str) -> Iterator[str | None]:
-    server = databases.postgres_server_url()
+    server = databases.suite_postgres_url()
     if server is None:
         yield None
         return
@@ -38,6 +38,25 @@ def postgres_url(worker_id: str) -> Iterator[str | None]:
     url = asyncio.run(databases.create_postgres_database(server, worker_id))
     yield url
     asyncio.run(databases.drop_postgres_database(server, url))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """A PostgreSQL server URL for tests that only make sense on PostgreSQL (e.g. LISTEN/NOTIFY)."""
+    url = databases.postgres_server_url()
+    if url is None:
+        pytest.skip(f"needs PostgreSQL: set {databases.TEST_POSTGRES_ENV} (CI always does)")
+    return url
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI nothing may be skipped: a skip (a missing dependency) is reported as a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which counts as a failure: {report.longrepr}"
 
 
 @pytest.fixture
@@ -55,6 +74,8 @@ def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
         "secret_key": TEST_SECRET_KEY,
         "services": {"enabled": False},
         "logging": {"access_log": False},
+        # A cheap argon2 cost keeps sign-ups fast; production uses the default cost.
+        "auth": {"password_hash_memory_kib": 1024, "password_hash_iterations": 1},
     }
     values.update(overrides)
     return Settings(**values)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SECRET_KEY_FILE = "secret.key"
+SECRET_KEY_FILE = "secret.key"  # noqa: S105 (a file name)
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -53,9 +53,7 @@ class AuthSettings(BaseModel):
     allow_signup: bool = Field(
         True, description="Let anyone register. When off, only the first user and invited emails can."
     )
-    session_ttl_minutes: int = Field(
-        720, ge=1, le=60 * 24 * 90, description="Lifetime of a login session and its JWT."
-    )
+    session_ttl_minutes: int = Field(720, ge=1, le=60 * 24 * 90, description="Lifetime of a login session and its JWT.")
     min_password_length: int = Field(10, ge=8, le=128, description="Shortest password accepted.")
     default_server_quota: int = Field(5, ge=0, description="Servers a new user may own.")
     default_org_server_quota: int = Field(20, ge=0, description="Servers a new organisation may own.")
@@ -64,6 +62,10 @@ class AuthSettings(BaseModel):
     )
     login_window_seconds: int = Field(300, ge=1, description="Window for counting failed sign-ins.")
     max_token_days: int = Field(365, ge=1, description="Longest lifetime of a personal access token.")
+    password_hash_memory_kib: int = Field(
+        65536, ge=1024, description="Memory cost of argon2id password hashing, in KiB."
+    )
+    password_hash_iterations: int = Field(3, ge=1, le=20, description="Time cost of argon2id password hashing.")
 
 
 class JobSettings(BaseModel):
@@ -72,7 +74,9 @@ class JobSettings(BaseModel):
     concurrency: int = Field(4, ge=1, le=256, description="Jobs one worker runs at the same time.")
     poll_interval: float = Field(1.0, gt=0, description="Seconds between queue polls when idle.")
     lease_seconds: float = Field(
-        30.0, gt=0, description="How long a claim lasts without a heartbeat before another worker may take it."
+        30.0,
+        gt=0,
+        description="How long a claim lasts without a heartbeat before another worker may take it.",
     )
     max_attempts: int = Field(5, ge=1, description="Attempts before a job is marked dead.")
     backoff_base_seconds: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt.")
@@ -136,13 +140,13 @@ class Settings(BaseSettings):
     admin_email: str | None = Field(None, description="Email of an admin account created on first start.")
     admin_password: SecretStr | None = Field(None, description="Password of that bootstrap admin.")
 
-    server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)  # type: ignore[arg-type]
-    auth: AuthSettings = Field(default_factory=AuthSettings)  # type: ignore[arg-type]
-    jobs: JobSettings = Field(default_factory=JobSettings)  # type: ignore[arg-type]
-    events: EventSettings = Field(default_factory=EventSettings)  # type: ignore[arg-type]
-    services: ServiceSettings = Field(default_factory=ServiceSettings)  # type: ignore[arg-type]
-    logging: LogSettings = Field(default_factory=LogSettings)  # type: ignore[arg-type]
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
+    services: ServiceSettings = Field(default_factory=ServiceSettings)
+    logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("home", mode="after")
     @classmethod

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from mcphost.api import create_app
 from mcphost.settings import Settings
 from tests.support.accounts import PASSWORD, assert_error, sign_up
+from tests.support.apps import adjusted, app_client
 
 
 async def test_first_user_becomes_admin_and_later_users_do_not(client: httpx.AsyncClient) -> None:
@@ -32,9 +31,15 @@ async def test_duplicate_email_is_a_conflict_whatever_its_case(client: httpx.Asy
 
 @pytest.mark.parametrize(
     ("password", "complaint"),
-    [("short1!", "at least 10 characters"), ("password123", "too easy to guess"), ("aaaaaaaaaaaa", "too easy")],
+    [
+        ("short1!", "at least 10 characters"),
+        ("password123", "too easy to guess"),
+        ("aaaaaaaaaaaa", "too easy"),
+    ],
 )
-async def test_weak_password_is_refused_with_the_reason(client: httpx.AsyncClient, password: str, complaint: str) -> None:
+async def test_weak_password_is_refused_with_the_reason(
+    client: httpx.AsyncClient, password: str, complaint: str
+) -> None:
     response = await client.post("/api/auth/register", json={"email": "ada@example.com", "password": password})
 
     error = assert_error(response, 422, "weak_password")
@@ -43,13 +48,17 @@ async def test_weak_password_is_refused_with_the_reason(client: httpx.AsyncClien
 
 
 async def test_password_containing_the_email_name_is_refused(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/auth/register", json={"email": "margaret@example.com", "password": "margaret-2024!"})
+    response = await client.post(
+        "/api/auth/register", json={"email": "margaret@example.com", "password": "margaret-2024!"}
+    )
 
     assert "email address" in str(assert_error(response, 422, "weak_password")["message"])
 
 
 @pytest.mark.parametrize("email", ["not-an-email", "a@", "@example.com", "a b@example.com", ""])
-async def test_malformed_email_is_a_validation_error_that_names_the_field(client: httpx.AsyncClient, email: str) -> None:
+async def test_malformed_email_is_a_validation_error_that_names_the_field(
+    client: httpx.AsyncClient, email: str
+) -> None:
     response = await client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
 
     error = assert_error(response, 422, "validation_error")
@@ -75,12 +84,9 @@ async def test_unknown_fields_are_refused(client: httpx.AsyncClient) -> None:
 
 
 async def test_closed_signup_still_lets_the_first_user_in_but_nobody_else(settings: Settings) -> None:
-    app: FastAPI = create_app(settings.model_copy(update={"auth": settings.auth.model_copy(update={"allow_signup": False})}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            first = await client.post("/api/auth/register", json={"email": "ada@example.com", "password": PASSWORD})
-            second = await client.post("/api/auth/register", json={"email": "eve@example.com", "password": PASSWORD})
+    async with app_client(adjusted(settings, auth={"allow_signup": False})) as client:
+        first = await client.post("/api/auth/register", json={"email": "ada@example.com", "password": PASSWORD})
+        second = await client.post("/api/auth/register", json={"email": "eve@example.com", "password": PASSWORD})
 
     assert first.status_code == 201
     assert_error(second, 403, "signup_disabled")

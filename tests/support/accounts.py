@@ -36,7 +36,9 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWOR
 
 async def create_token(client: httpx.AsyncClient, owner: Account, *scopes: str, **extra: object) -> str:
     response = await client.post(
-        "/api/tokens", json={"name": f"test {' '.join(scopes)}", "scopes": list(scopes), **extra}, headers=owner.headers
+        "/api/tokens",
+        json={"name": f"test {' '.join(scopes)}", "scopes": list(scopes), **extra},
+        headers=owner.headers,
     )
     assert response.status_code == 201, response.text
     return str(response.json()["token"])

@@ -15,10 +15,17 @@ from mcphost.db import migrate
 from mcphost.db.base import Base
 
 TEST_DATABASE_ENV = "MCPHOST_TEST_DATABASE_URL"
+TEST_POSTGRES_ENV = "MCPHOST_TEST_POSTGRES_URL"
+
+
+def suite_postgres_url() -> str | None:
+    """The PostgreSQL server the whole suite runs on, when this run is the PostgreSQL run."""
+    return os.environ.get(TEST_DATABASE_ENV) or None
 
 
 def postgres_server_url() -> str | None:
-    return os.environ.get(TEST_DATABASE_ENV) or None
+    """A PostgreSQL server for tests that need one whatever the suite's database (CI always sets it)."""
+    return os.environ.get(TEST_POSTGRES_ENV) or suite_postgres_url()
 
 
 def _dsn(url: str) -> str:
@@ -61,6 +68,7 @@ async def count_rows(url: str, table: str) -> int:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:
-            return int((await connection.execute(sa.text(f'SELECT count(*) FROM "{table}"'))).scalar_one())
+            statement = sa.text(f'SELECT count(*) FROM "{table}"')  # noqa: S608 (our own table names)
+            return int((await connection.execute(statement)).scalar_one())
     finally:
         await engine.dispose()

@@ -9,7 +9,7 @@ from mcphost.accounts.repository import UserRepository
 from mcphost.accounts.schemas import Credentials
 from mcphost.db.locks import advisory_xact_lock
 from mcphost.models import User, UserRole
-from mcphost.security import passwords
+from mcphost.security.passwords import password_hashing
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -30,7 +30,7 @@ async def ensure_bootstrap_admin(platform: Platform) -> None:
         await users.add(
             User(
                 email=credentials.email,
-                password_hash=passwords.hash_password(credentials.password),
+                password_hash=password_hashing(settings.auth).hash(credentials.password),
                 role=UserRole.ADMIN,
                 server_quota=settings.auth.default_server_quota,
             )

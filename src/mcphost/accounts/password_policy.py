@@ -5,12 +5,42 @@ from __future__ import annotations
 from mcphost.errors import ValidationFailed
 
 _COMMON = frozenset(
-    """
-    password password1 password12 password123 password1234 passw0rd 123456789 1234567890 12345678910
-    qwertyuiop qwerty123 qwerty1234 1q2w3e4r5t 1qaz2wsx3edc iloveyou123 letmein123 welcome123 admin12345
-    administrator changeme123 abc1234567 0123456789 9876543210 1111111111 0000000000 trustno1234
-    sunshine123 football123 baseball123 dragon1234 monkey1234 superman123 starwars123 princess123
-    """.split()
+    (
+        "password",
+        "password1",
+        "password12",
+        "password123",
+        "password1234",
+        "passw0rd",
+        "123456789",
+        "1234567890",
+        "12345678910",
+        "qwertyuiop",
+        "qwerty123",
+        "qwerty1234",
+        "1q2w3e4r5t",
+        "1qaz2wsx3edc",
+        "iloveyou123",
+        "letmein123",
+        "welcome123",
+        "admin12345",
+        "administrator",
+        "changeme123",
+        "abc1234567",
+        "0123456789",
+        "9876543210",
+        "1111111111",
+        "0000000000",
+        "trustno1234",
+        "sunshine123",
+        "football123",
+        "baseball123",
+        "dragon1234",
+        "monkey1234",
+        "superman123",
+        "starwars123",
+        "princess123",
+    )
 )
 
 

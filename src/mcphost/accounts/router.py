@@ -90,9 +90,7 @@ async def me(principal: ReadPrincipal, session: SessionDep) -> MeOut:
 async def create_token(
     body: TokenCreate, principal: WritePrincipal, session: SessionDep, platform: PlatformDep
 ) -> TokenCreated:
-    token, secret = await token_service.create_token(
-        session, platform.keys, platform.settings.auth, principal, body
-    )
+    token, secret = await token_service.create_token(session, platform.keys, platform.settings.auth, principal, body)
     return TokenCreated(**TokenOut.model_validate(token).model_dump(), token=secret)
 
 
@@ -125,7 +123,10 @@ async def get_user(user_id: uuid.UUID, _admin: AdminPrincipal, session: SessionD
 
 
 @router.patch(
-    "/users/{user_id}", tags=["users"], responses=error_responses(409), summary="Change role, quota or disable"
+    "/users/{user_id}",
+    tags=["users"],
+    responses=error_responses(409),
+    summary="Change role, quota or disable",
 )
 async def update_user(user_id: uuid.UUID, body: UserUpdate, _admin: AdminPrincipal, session: SessionDep) -> UserOut:
     user: User = await service.update_user(session, user_id, body)

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcphost.accounts.password_policy import check_password
 from mcphost.accounts.principal import Principal
 from mcphost.accounts.repository import LoginSessionRepository, UserRepository
-from mcphost.accounts.throttle import FailureThrottle
 from mcphost.accounts.schemas import MeOut, OrgSummary, UserOut, UserUpdate
+from mcphost.accounts.throttle import FailureThrottle
 from mcphost.db.base import utcnow
 from mcphost.db.locks import advisory_xact_lock
 from mcphost.db.session import queue_after_commit
@@ -19,8 +19,9 @@ from mcphost.errors import Conflict, Forbidden, NotFound, Unauthorized
 from mcphost.events import Event
 from mcphost.models import LoginSession, User, UserRole
 from mcphost.orgs.repository import OrgRepository
-from mcphost.security import passwords, tokens
+from mcphost.security import tokens
 from mcphost.security.keys import KeyRing
+from mcphost.security.passwords import password_hashing
 from mcphost.settings import AuthSettings
 
 
@@ -41,7 +42,7 @@ async def register(session: AsyncSession, auth: AuthSettings, email: str, passwo
     user = await users.add(
         User(
             email=email,
-            password_hash=passwords.hash_password(password),
+            password_hash=password_hashing(auth).hash(password),
             role=UserRole.ADMIN if first_user else UserRole.USER,
             server_quota=auth.default_server_quota,
         )
@@ -68,14 +69,15 @@ async def login(
     throttle_key = f"{ip}|{email}"
     throttle.check(throttle_key)
     user = await UserRepository(session).by_email(email)
-    if not passwords.verify_password(user.password_hash if user else None, password) or user is None:
+    hashing = password_hashing(auth)
+    if not hashing.verify(user.password_hash if user else None, password) or user is None:
         throttle.record_failure(throttle_key)
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     throttle.reset(throttle_key)
     if not user.is_active:
         raise Forbidden("This account is disabled; ask an administrator.", code="account_disabled")
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+    if hashing.needs_rehash(user.password_hash):
+        user.password_hash = hashing.hash(password)
     now = utcnow()
     user.last_login_at = now
     ttl = timedelta(minutes=auth.session_ttl_minutes)
@@ -120,17 +122,13 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, changes: UserUp
         raise NotFound("No user with this id.")
     loses_admin = changes.role is UserRole.USER or changes.is_active is False
     if loses_admin and user.is_admin and user.is_active and await users.count_active_admins() <= 1:
-        raise Conflict(
-            "This is the last active administrator; make another user admin first.", code="last_admin"
-        )
+        raise Conflict("This is the last active administrator; make another user admin first.", code="last_admin")
     for field in ("role", "server_quota", "is_active"):
         value = getattr(changes, field)
         if value is not None:
             setattr(user, field, value)
     await session.flush()
-    queue_after_commit(
-        session, Event("user.updated", {"id": str(user.id), "email": user.email}, user_id=user.id)
-    )
+    queue_after_commit(session, Event("user.updated", {"id": str(user.id), "email": user.email}, user_id=user.id))
     return user
 
 

@@ -24,7 +24,8 @@ class FailureThrottle:
         if len(recent) >= self.max_failures:
             retry_after = max(1, math.ceil(recent[0] + self.window - time.monotonic()))
             raise RateLimited(
-                f"Too many failed sign-in attempts; try again in {retry_after} seconds.", retry_after=retry_after
+                f"Too many failed sign-in attempts; try again in {retry_after} seconds.",
+                retry_after=retry_after,
             )
 
     def record_failure(self, key: str) -> None:

@@ -22,7 +22,9 @@ from mcphost.platform import Platform
 SESSION_COOKIE = "mcphost_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-bearer_scheme = HTTPBearer(auto_error=False, description="A session token from /api/auth/login or a personal access token.")
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="A session token from /api/auth/login or a personal access token."
+)
 cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The browser session cookie.")
 
 
@@ -45,11 +47,17 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 def _check_same_origin(request: Request, platform: Platform) -> None:
     """Cookie-authenticated changes must come from this site's own pages (CSRF protection)."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null" and request.headers.get("sec-fetch-site") in (None, "same-origin"):
+    if origin is None:  # browsers always send Origin on cross-site unsafe requests; other clients need none
         return
-    allowed = {_origin(platform.settings.effective_public_url), f"{request.url.scheme}://{request.url.netloc}"}
+    allowed = {
+        _origin(platform.settings.effective_public_url),
+        f"{request.url.scheme}://{request.url.netloc}",
+    }
     if _origin(origin) not in allowed:
-        raise Forbidden("Cross-site request refused; use an Authorization header from other origins.", code="csrf_rejected")
+        raise Forbidden(
+            "Cross-site request refused; use an Authorization header from other origins.",
+            code="csrf_rejected",
+        )
 
 
 def _origin(url: str) -> str:

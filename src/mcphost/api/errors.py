@@ -59,11 +59,20 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+        return _undecodable_body()
     code = _STATUS_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = "No such endpoint; see /api/docs for the API."
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+def _undecodable_body() -> JSONResponse:
+    """FastAPI answers an undocumented 400 when it cannot even decode a JSON body (not UTF-8, nested too deep).
+    Such a body is as malformed as a JSON syntax error, so it gets the same documented 422."""
+    details = [{"loc": ["body"], "msg": "JSON decode error: the body is not UTF-8 JSON text a parser can read.", "type": "json_invalid"}]
+    return error_response(422, "validation_error", f"The request is invalid. body: {details[0]['msg']}", details)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -22,6 +22,6 @@ def print_banner(settings: Settings, *, services: bool) -> None:
         "",
         "[bold]Next[/bold]: create the first account (it becomes administrator):",
         f"  curl -X POST {url}/api/auth/register -H 'content-type: application/json' \\",
-        "       -d '{\"email\": \"you@example.com\", \"password\": \"a long passphrase\"}'",
+        '       -d \'{"email": "you@example.com", "password": "a long passphrase"}\'',
     ]
     Console(stderr=True).print(Panel("\n".join(lines), expand=False, border_style="cyan"))

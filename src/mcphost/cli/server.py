@@ -12,10 +12,14 @@ from mcphost.cli.options import HomeOption, load_settings
 
 
 def up(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).", show_default=False)] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).", show_default=False)
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8700).", show_default=False)] = None,
     home: HomeOption = None,
-    no_services: Annotated[bool, typer.Option("--no-services", help="Serve HTTP only; run services elsewhere.")] = False,
+    no_services: Annotated[
+        bool, typer.Option("--no-services", help="Serve HTTP only; run services elsewhere.")
+    ] = False,
 ) -> None:
     """Run MCP Host: the API and the background services in one process."""
     import uvicorn

@@ -35,17 +35,13 @@ class Organization(IdMixin, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(sa.String(100))
     slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
     server_quota: Mapped[int] = mapped_column(default=20)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), default=None)
 
 
 class Membership(Base):
     __tablename__ = "org_memberships"
 
-    org_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    )
+    org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -62,8 +58,6 @@ class Invitation(IdMixin, Base):
     org_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(sa.String(320), index=True)
     role: Mapped[OrgRole] = mapped_column(enum_column(OrgRole))
-    invited_by: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()

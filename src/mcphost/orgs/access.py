@@ -14,7 +14,12 @@ from mcphost.orgs.repository import OrgRepository
 
 
 async def require_org_role(
-    session: AsyncSession, principal: Principal, org_id: uuid.UUID, minimum: OrgRole, *, for_update: bool = False
+    session: AsyncSession,
+    principal: Principal,
+    org_id: uuid.UUID,
+    minimum: OrgRole,
+    *,
+    for_update: bool = False,
 ) -> tuple[Organization, OrgRole | None]:
     """The org and the caller's role in it, if the caller has at least ``minimum``."""
     repository = OrgRepository(session)

@@ -33,7 +33,9 @@ class OrgRepository:
         """The orgs a user is a member of (with their role), or every org for an administrator."""
         membership = sa.and_(Membership.org_id == Organization.id, Membership.user_id == user_id)
         statement = sa.select(Organization, Membership.role).order_by(Organization.name, Organization.id)
-        statement = statement.outerjoin(Membership, membership) if everything else statement.join(Membership, membership)
+        statement = (
+            statement.outerjoin(Membership, membership) if everything else statement.join(Membership, membership)
+        )
         rows = await self.session.execute(statement)
         return [(org, role) for org, role in rows]
 

@@ -9,7 +9,16 @@ from fastapi import APIRouter, status
 from mcphost.api.deps import PlatformDep, ReadPrincipal, SessionDep, WritePrincipal
 from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
 from mcphost.orgs import service
-from mcphost.orgs.schemas import MemberAdd, MemberAddResult, MemberOut, MembersOut, MemberUpdate, OrgCreate, OrgOut, OrgUpdate
+from mcphost.orgs.schemas import (
+    MemberAdd,
+    MemberAddResult,
+    MemberOut,
+    MembersOut,
+    MemberUpdate,
+    OrgCreate,
+    OrgOut,
+    OrgUpdate,
+)
 
 router = APIRouter(prefix="/api/orgs", tags=["orgs"], responses=AUTHENTICATED_ERRORS)
 
@@ -74,7 +83,9 @@ async def remove_member(org_id: uuid.UUID, user_id: uuid.UUID, principal: WriteP
 
 
 @router.delete(
-    "/{org_id}/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Withdraw an invitation"
+    "/{org_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Withdraw an invitation",
 )
 async def revoke_invitation(
     org_id: uuid.UUID, invitation_id: uuid.UUID, principal: WritePrincipal, session: SessionDep

@@ -117,14 +117,20 @@ async def add_member(
             raise Conflict(f"{data.email} is already a member; change their role instead.", code="already_member")
         membership = await repository.add_member(org_id, user.id, data.role)
         queue_after_commit(
-            session, _event("org.member.added", org_id, {"user_id": str(user.id), "role": data.role.value}, user.id)
+            session,
+            _event("org.member.added", org_id, {"user_id": str(user.id), "role": data.role.value}, user.id),
         )
         return MemberAddResult(status="added", member=member_out(membership, user))
     invitation = await repository.invitation_for(org_id, data.email)
     if invitation is None:
         invitation = await repository.add_invitation(
-            Invitation(org_id=org_id, email=data.email, role=data.role, invited_by=principal.user_id,
-                       expires_at=utcnow() + INVITATION_TTL)
+            Invitation(
+                org_id=org_id,
+                email=data.email,
+                role=data.role,
+                invited_by=principal.user_id,
+                expires_at=utcnow() + INVITATION_TTL,
+            )
         )
     else:
         invitation.role, invitation.expires_at = data.role, utcnow() + INVITATION_TTL

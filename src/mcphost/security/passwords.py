@@ -1,25 +1,41 @@
-"""Password hashing with argon2id (argon2-cffi's recommended parameters)."""
+"""Password hashing with argon2id. The cost is a setting (argon2-cffi's recommended profile by default);
+hashes made with an older cost are upgraded at the next successful sign-in."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
-# Verified against when the email is unknown, so a sign-in takes as long whether or not the account exists.
-_DUMMY_HASH = _hasher.hash("mcphost-dummy-password")
+from mcphost.settings import AuthSettings
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+@dataclass(frozen=True)
+class PasswordHashing:
+    hasher: PasswordHasher
+    # Verified against when the email is unknown, so a sign-in takes as long whether or not the account exists.
+    dummy_hash: str
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash or self.dummy_hash, password) and password_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return self.hasher.check_needs_rehash(password_hash)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+@lru_cache(maxsize=8)
+def _hashing(memory_kib: int, iterations: int) -> PasswordHashing:
+    hasher = PasswordHasher(time_cost=iterations, memory_cost=memory_kib)
+    return PasswordHashing(hasher, hasher.hash("mcphost-dummy-password"))
 
 
-def needs_rehash(password_hash: str) -> bool:
-    return _hasher.check_needs_rehash(password_hash)
+def password_hashing(auth: AuthSettings) -> PasswordHashing:
+    return _hashing(auth.password_hash_memory_kib, auth.password_hash_iterations)

@@ -96,6 +96,6 @@ def decode_jwt(key: bytes, token: str) -> SessionClaims:
 def _unverified_expiry(token: str) -> datetime | None:
     try:
         exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
-        return datetime.fromtimestamp(int(exp), UTC)
+        return datetime.fromtimestamp(int(exp), UTC) if exp is not None else None
     except (jwt.PyJWTError, TypeError, ValueError, OverflowError, OSError):
         return None

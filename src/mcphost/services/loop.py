@@ -6,6 +6,7 @@ A failing iteration is logged and the loop carries on after the interval; it nev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from abc import ABC, abstractmethod
 
@@ -33,20 +34,20 @@ class ServiceLoop(ABC):
         self._stop.clear()
         self._task = asyncio.create_task(self._run(), name=f"service:{self.name}")
 
-    async def stop(self, timeout: float = 10.0) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
         if self._task is None:
             return
         self._stop.set()
         self._wake.set()
         try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
         except TimeoutError:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
         await self.on_stop()
 
-    async def on_stop(self) -> None:
+    async def on_stop(self) -> None:  # noqa: B027 (an optional hook)
         """Release what the loop holds once it has stopped."""
 
     def wake(self) -> None:
@@ -74,8 +75,6 @@ class ServiceLoop(ABC):
             await self._sleep()
 
     async def _sleep(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.interval)
-        except TimeoutError:
-            pass
         self._wake.clear()

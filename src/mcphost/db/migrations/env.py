@@ -7,7 +7,6 @@ import asyncio
 from typing import Any, Literal
 
 import sqlalchemy as sa
-
 from alembic import context
 from sqlalchemy.engine import Connection
 

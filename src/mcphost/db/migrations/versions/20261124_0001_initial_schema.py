@@ -10,8 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from mcphost.db.base import JSONType
-from mcphost.db.base import UTCDateTime
+from mcphost.db.base import JSONType, UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -64,9 +63,7 @@ def upgrade() -> None:
         "users",
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column(
-            "role", sa.Enum("admin", "user", name="userrole", native_enum=False, length=32), nullable=False
-        ),
+        sa.Column("role", sa.Enum("admin", "user", name="userrole", native_enum=False, length=32), nullable=False),
         sa.Column("server_quota", sa.Integer(), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("last_login_at", UTCDateTime(), nullable=True),
