@@ -4,7 +4,7 @@ the app with its lifespan, and an HTTP client talking to it."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ def postgres_server() -> str:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     """In CI nothing may be skipped: a skip (a missing dependency) is reported as a failure."""
     outcome = yield
     report = outcome.get_result()

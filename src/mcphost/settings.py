@@ -78,7 +78,6 @@ class JobSettings(BaseModel):
         gt=0,
         description="How long a claim lasts without a heartbeat before another worker may take it.",
     )
-    max_attempts: int = Field(5, ge=1, description="Attempts before a job is marked dead.")
     backoff_base_seconds: float = Field(2.0, gt=0, description="First retry delay; doubles per attempt.")
     backoff_max_seconds: float = Field(600.0, gt=0, description="Longest retry delay.")
     retention_days: int = Field(7, ge=1, description="Finished jobs older than this are purged.")
@@ -94,7 +93,12 @@ class EventSettings(BaseModel):
     )
     replay_buffer: int = Field(1000, ge=0, description="Recent events kept for SSE clients that reconnect.")
     subscriber_queue: int = Field(1000, ge=1, description="Events buffered per slow subscriber before dropping.")
-    sse_heartbeat_seconds: float = Field(15.0, gt=0, description="Interval of SSE keep-alive comments.")
+    sse_heartbeat_seconds: float = Field(
+        15.0, gt=0, description="Interval of SSE keep-alive comments and of re-checking a stream's credentials."
+    )
+    listener_check_seconds: float = Field(
+        30.0, gt=0, description="How often the PostgreSQL bus checks that its listening connection is alive."
+    )
 
 
 class ServiceSettings(BaseModel):

@@ -96,6 +96,7 @@ async def login(
 async def logout(session: AsyncSession, principal: Principal) -> None:
     if principal.via == "session":
         await LoginSessionRepository(session).revoke(principal.credential_id, utcnow())
+        queue_after_commit(session, Event("user.signed_out", {"id": str(principal.user_id)}, user_id=principal.user_id))
 
 
 async def me(session: AsyncSession, principal: Principal) -> MeOut:

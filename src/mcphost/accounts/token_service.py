@@ -11,7 +11,9 @@ from mcphost.accounts.principal import Principal
 from mcphost.accounts.repository import TokenRepository
 from mcphost.accounts.schemas import TokenCreate
 from mcphost.db.base import utcnow
+from mcphost.db.session import queue_after_commit
 from mcphost.errors import Forbidden, NotFound, QuotaExceeded, ValidationFailed
+from mcphost.events import Event
 from mcphost.models import ApiToken, TokenScope
 from mcphost.security import tokens
 from mcphost.security.keys import KeyRing
@@ -66,3 +68,5 @@ async def revoke_token(session: AsyncSession, principal: Principal, token_id: uu
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         await session.flush()
+        event = Event("user.token_revoked", {"id": str(token.id), "name": token.name}, user_id=principal.user_id)
+        queue_after_commit(session, event)

@@ -86,6 +86,14 @@ async def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def credential_of(request: Request) -> str | None:
+    """The credential a request authenticates with: the bearer header wins over the session cookie."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
 def _requires(scope: TokenScope):  # type: ignore[no-untyped-def]
     async def dependency(principal: PrincipalDep) -> Principal:
         if not principal.has(scope):

@@ -6,6 +6,7 @@ Repositories and services only ``flush()``. The owner of a unit of work (a reque
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mcphost.db.engine import create_engine
 from mcphost.settings import Settings
 
+log = logging.getLogger(__name__)
 AfterCommit = Callable[[list[Any]], Awaitable[None]]
 PENDING_EVENTS = "pending_events"
 
@@ -44,7 +46,12 @@ class Database:
                 raise
             pending = session.info.pop(PENDING_EVENTS, [])
         if pending and self.after_commit is not None:
-            await self.after_commit(pending)
+            try:
+                await self.after_commit(pending)
+            except Exception:
+                # The work is committed; events only notify about it, so a failed notification must not
+                # turn a success into an error. Listeners that missed it resynchronise from the database.
+                log.exception("publishing %d events after commit failed", len(pending))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

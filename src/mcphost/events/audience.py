@@ -1,16 +1,23 @@
 """Which events a principal may see: administrators all; others those addressed to them or to an org they
-belong to. Membership changes arrive as events, so a long-lived stream keeps its org set current."""
+belong to. Membership changes arrive as events, so a long-lived stream keeps its org set current; changes to
+the account itself (``user.*`` events addressed to it) make the stream check its credentials again."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcphost.accounts.principal import Principal
+from mcphost.accounts.principal import Principal, authenticate
+from mcphost.errors import AppError
 from mcphost.events.base import Event
+from mcphost.models import TokenScope
 from mcphost.orgs.repository import OrgRepository
+
+if TYPE_CHECKING:
+    from mcphost.platform import Platform
 
 _JOINED = frozenset({"org.created", "org.member.added"})
 _LEFT = frozenset({"org.member.removed"})
@@ -26,6 +33,24 @@ class Audience:
     async def load(cls, session: AsyncSession, principal: Principal) -> Audience:
         org_ids = await OrgRepository(session).org_ids_of(principal.user_id)
         return cls(principal.user_id, principal.is_admin, org_ids)
+
+    async def recheck(self, platform: Platform, credential: str) -> bool:
+        """Authenticate the credential again; when it still belongs to this user with the read scope, start
+        again from the database (the role may have changed, a membership event been missed)."""
+        try:
+            async with platform.db.session_scope() as session:
+                current = await authenticate(session, platform.keys, credential)
+                if current.user_id != self.user_id or not current.has(TokenScope.READ):
+                    return False
+                self.is_admin = current.is_admin
+                self.org_ids = await OrgRepository(session).org_ids_of(current.user_id)
+        except AppError:
+            return False
+        return True
+
+    def concerns_access(self, event: Event) -> bool:
+        """Whether the event may change what this principal is allowed (disabled, demoted, ...)."""
+        return event.user_id == self.user_id and event.kind.startswith("user.")
 
     def can_see(self, event: Event) -> bool:
         if self.is_admin or (event.user_id is not None and event.user_id == self.user_id):

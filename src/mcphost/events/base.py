@@ -15,15 +15,18 @@ from typing import Any
 
 import orjson
 
+_ID_TIME_DIGITS = 12
+_ID_LENGTH = _ID_TIME_DIGITS + 12
+
 
 def new_event_id() -> str:
     """Unique and roughly time-ordered: milliseconds in hex, then randomness."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
+    return f"{time.time_ns() // 1_000_000:0{_ID_TIME_DIGITS}x}{secrets.token_hex(6)}"
 
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened. Its audience is a user, an organisation's members, or (neither) admins only."""
+    """Something that happened. Its audience is a user, an organisation's members, or (neither) admins."""
 
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
@@ -63,49 +66,55 @@ class Subscription:
 
     def __init__(self, fanout: LocalFanout, maxsize: int) -> None:
         self._fanout = fanout
-        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self._maxsize = maxsize
+        self._events: deque[Event] = deque()
+        # Set whenever there is something new for the consumer: an event, or the end of the subscription.
+        self._wakeup = asyncio.Event()
         self.lagged = False
         self.closed = False
 
     def offer(self, event: Event) -> None:
         if self.closed or self.lagged:
             return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if len(self._events) >= self._maxsize:
+            # Dropping it would silently lose events; the consumer instead ends and resumes by id. It no
+            # longer needs deliveries, so the fan-out forgets it at once.
             self.lagged = True
+            self._fanout.remove(self)
+        else:
+            self._events.append(event)
+        self._wakeup.set()
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
             self._fanout.remove(self)
-            # The sentinel wakes a waiting consumer; when the queue is full it already has items to drain.
-            try:
-                self._queue.put_nowait(None)
-            except asyncio.QueueFull:
-                pass
+            self._wakeup.set()
 
-    async def get(self, timeout: float | None = None) -> Event | None:
-        """The next event; ``None`` when the timeout passes or the subscription has ended."""
-        if (self.closed or self.lagged) and self._queue.empty():
-            return None
+    async def get(self, timeout: float | None = None) -> Event | None:  # noqa: ASYNC109 (a wait, not a deadline)
+        """The next event, at once if one is queued; ``None`` when the timeout passes or the subscription
+        has ended."""
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                while not self._events:
+                    if self.closed or self.lagged:
+                        return None
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
         except TimeoutError:
             return None
+        return self._events.popleft()
 
     @property
     def ended(self) -> bool:
-        return (self.closed or self.lagged) and self._queue.empty()
+        return (self.closed or self.lagged) and not self._events
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[Event]:
-        while not self.ended:
-            event = await self.get()
-            if event is not None:
-                yield event
+        while (event := await self.get()) is not None:
+            yield event
 
     async def __aenter__(self) -> Subscription:
         return self
@@ -119,7 +128,7 @@ class LocalFanout:
 
     def __init__(self, replay_size: int, queue_size: int) -> None:
         self._subscribers: set[Subscription] = set()
-        self._replay: deque[Event] = deque(maxlen=replay_size) if replay_size else deque(maxlen=0)
+        self._replay: deque[Event] = deque(maxlen=replay_size)
         self._queue_size = queue_size
 
     def deliver(self, events: Iterable[Event]) -> None:
@@ -130,10 +139,10 @@ class LocalFanout:
 
     def subscribe(self, last_event_id: str | None = None) -> Subscription:
         subscription = Subscription(self, self._queue_size)
+        self._subscribers.add(subscription)
         if last_event_id:
             for event in self._events_after(last_event_id):
                 subscription.offer(event)
-        self._subscribers.add(subscription)
         return subscription
 
     def _events_after(self, last_event_id: str) -> list[Event]:
@@ -141,7 +150,12 @@ class LocalFanout:
         for index, event in enumerate(buffered):
             if event.id == last_event_id:
                 return buffered[index + 1 :]
-        return []
+        # Not buffered: evicted since (so every buffered event is newer), or sent before a restart or by a
+        # replica whose clock differs. Resume from its time: a duplicate beats a silently lost event.
+        since = _id_millis(last_event_id)
+        if since is None:
+            return []
+        return [event for event in buffered if (_id_millis(event.id) or 0) >= since]
 
     def remove(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
@@ -155,6 +169,16 @@ class LocalFanout:
         return len(self._subscribers)
 
 
+def _id_millis(event_id: str) -> int | None:
+    """The creation time (Unix milliseconds) encoded at the start of an id made by ``new_event_id``."""
+    if len(event_id) != _ID_LENGTH:
+        return None
+    try:
+        return int(event_id[:_ID_TIME_DIGITS], 16)
+    except ValueError:
+        return None
+
+
 class EventBus(ABC):
     """A backend publishes events; every process's subscribers receive them through a ``LocalFanout``."""
 
@@ -163,7 +187,7 @@ class EventBus(ABC):
     def __init__(self, replay_size: int = 1000, queue_size: int = 1000) -> None:
         self.fanout = LocalFanout(replay_size, queue_size)
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 (optional hook: the memory bus has nothing to connect)
         """Connect to the backend (no-op for the memory bus)."""
 
     async def stop(self) -> None:

@@ -16,5 +16,5 @@ def create_bus(settings: Settings, engine: AsyncEngine) -> EventBus:
             raise ValueError("the postgres event bus needs a PostgreSQL database (MCPHOST_DATABASE_URL)")
         from mcphost.events.postgres import PostgresEventBus
 
-        return PostgresEventBus(engine, replay, queue)
+        return PostgresEventBus(engine, replay, queue, check_seconds=settings.events.listener_check_seconds)
     return MemoryEventBus(replay, queue)

@@ -1,14 +1,20 @@
-"""Server-Sent Events: framing, keep-alive comments, event ids, and ending streams on disconnect or shutdown."""
+"""Server-Sent Events: framing, keep-alive comments, event ids, ending streams on disconnect or shutdown."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from mcphost.events.base import Event, Subscription
+
+KEEP_ALIVE = b": keep-alive\n\n"
+# What ends a line for an EventSource: CRLF, a lone CR or a lone LF (not the other separators of splitlines).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -26,12 +32,13 @@ class ServerSentEvent:
             lines.append(f"event: {_single_line(self.event)}")
         if self.retry_ms is not None:
             lines.append(f"retry: {self.retry_ms}")
-        lines.extend(f"data: {line}" for line in self.data.split("\n"))
+        lines.extend(f"data: {line}" for line in _LINE_BREAK.split(self.data))
         return ("\n".join(lines) + "\n\n").encode()
 
 
 def _single_line(value: str) -> str:
-    return value.replace("\r", " ").replace("\n", " ")
+    # A NUL makes an EventSource ignore the whole id field.
+    return value.replace("\r", " ").replace("\n", " ").replace("\0", "")
 
 
 def event_message(event: Event) -> ServerSentEvent:
@@ -50,21 +57,37 @@ async def subscription_stream(
     *,
     heartbeat: float,
     accept: Callable[[Event], bool] = lambda _event: True,
+    recheck: Callable[[Event], bool] = lambda _event: False,
+    still_allowed: Callable[[], Awaitable[bool]] | None = None,
 ) -> AsyncIterator[bytes]:
     """Frames the subscription's events the caller may see; comments keep idle connections open.
 
+    A keep-alive comment goes out whenever nothing was written for ``heartbeat`` seconds, however many events
+    for others pass by. ``still_allowed`` is asked every ``heartbeat`` seconds and whenever ``recheck`` flags
+    an event; when it answers no (signed out, disabled), the stream ends.
+
     The stream ends when the client disconnects, or when the subscription ends: closed at shutdown, or lagged
     too far behind (the client then reconnects with ``Last-Event-ID`` and resumes from the replay buffer)."""
+    loop = asyncio.get_running_loop()
     async with subscription:
         yield ServerSentEvent(data="", event="ready", retry_ms=2000).encode()
+        quiet_until = check_at = loop.time() + heartbeat
         while not subscription.ended:
             if await request.is_disconnected():
                 return
-            event = await subscription.get(timeout=heartbeat)
-            if event is None:
-                yield b": keep-alive\n\n"
-            elif accept(event):
+            event = await subscription.get(timeout=max(0.0, min(quiet_until, check_at) - loop.time()))
+            now = loop.time()
+            if still_allowed is not None and (now >= check_at or (event is not None and recheck(event))):
+                if not await still_allowed():
+                    return
+                now = loop.time()
+                check_at = now + heartbeat
+            if event is not None and accept(event):
                 yield event_message(event).encode()
+                quiet_until = now + heartbeat
+            elif now >= quiet_until and not subscription.ended:
+                yield KEEP_ALIVE
+                quiet_until = now + heartbeat
 
 
 def sse_response(stream: AsyncIterator[bytes]) -> StreamingResponse:

@@ -93,9 +93,7 @@ def _claimable(now: datetime, kinds: Sequence[str]) -> sa.ColumnElement[bool]:
     )
 
 
-async def claim(
-    session: AsyncSession, worker_id: str, kinds: Sequence[str], limit: int, lease: timedelta
-) -> list[Job]:
+async def claim(session: AsyncSession, worker_id: str, kinds: Sequence[str], limit: int, lease: timedelta) -> list[Job]:
     """Lease up to ``limit`` runnable jobs of the given kinds to a worker; each claim counts as an attempt."""
     if limit <= 0 or not kinds:
         return []
@@ -144,9 +142,7 @@ async def _held(session: AsyncSession, job_id: uuid.UUID, worker_id: str) -> Job
     )
 
 
-async def complete(
-    session: AsyncSession, job_id: uuid.UUID, worker_id: str, result: dict[str, Any] | None
-) -> bool:
+async def complete(session: AsyncSession, job_id: uuid.UUID, worker_id: str, result: dict[str, Any] | None) -> bool:
     """Mark a job done; False when the worker no longer holds it (it was reclaimed elsewhere)."""
     job = await _held(session, job_id, worker_id)
     if job is None:

@@ -9,7 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.db.base import utcnow
 from mcphost.db.pagination import paginate
+from mcphost.db.session import queue_after_commit
 from mcphost.errors import InvalidTransition, NotFound
+from mcphost.events.base import Event
+from mcphost.jobs.queue import ENQUEUED_EVENT
 from mcphost.models import Job, JobStatus
 
 
@@ -38,6 +41,8 @@ async def retry_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
         raise InvalidTransition(f"Only dead or cancelled jobs can be retried; this one is {job.status.value}.")
     job.status, job.attempts, job.run_after, job.finished_at = JobStatus.QUEUED, 0, utcnow(), None
     await session.flush()
+    # Like a new job, wake idle workers once the retry commits instead of leaving it to their next poll.
+    queue_after_commit(session, Event(ENQUEUED_EVENT, {"id": str(job.id), "kind": job.kind}))
     return job
 
 

@@ -4,13 +4,14 @@ records the outcome. Several workers (in several processes) can share one databa
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
 import socket
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mcphost.jobs import queue
 from mcphost.jobs.registry import JobContext, JobRegistry, PermanentJobError
@@ -42,14 +43,21 @@ class JobWorker(ServiceLoop):
         self.lease = timedelta(seconds=settings.lease_seconds)
         self.retry = queue.RetryPolicy(settings.backoff_base_seconds, settings.backoff_max_seconds)
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
-        self._side_tasks: list[asyncio.Task[None]] = []
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._waker: asyncio.Task[None] | None = None
+        self._stop_grace = STOP_GRACE_SECONDS
 
     async def start(self) -> None:
+        if self.running:
+            return
         await super().start()
-        self._side_tasks = [
-            asyncio.create_task(self._heartbeat_forever(), name="job-worker:heartbeat"),
-            asyncio.create_task(self._wake_on_enqueue(), name="job-worker:wake"),
-        ]
+        self._heartbeat = asyncio.create_task(self._heartbeat_forever(), name="job-worker:heartbeat")
+        self._waker = asyncio.create_task(self._wake_on_enqueue(), name="job-worker:wake")
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop claiming, give running jobs ``grace`` seconds to finish, then release the rest to the queue."""
+        self._stop_grace = grace
+        await super().stop(grace)
 
     async def run_once(self) -> None:
         free = self.concurrency - len(self._running)
@@ -66,33 +74,49 @@ class JobWorker(ServiceLoop):
         context = JobContext(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts, self.platform)
         log.info("job %s (%s) attempt %d/%d started", job.id, job.kind, job.attempts, job.max_attempts)
         try:
-            result = await handler(context)
-        except asyncio.CancelledError:
-            raise
-        except PermanentJobError as exc:
-            await self._record_failure(job, f"{exc}", permanent=True)
-        except Exception as exc:
-            await self._record_failure(job, f"{type(exc).__name__}: {exc}", permanent=False)
-        else:
-            async with self.platform.db.session_scope() as session:
-                held = await queue.complete(session, job.id, self.worker_id, result)
-            self.platform.metrics.jobs_finished.labels(job.kind, "succeeded").inc()
-            if not held:
-                log.warning("job %s finished after its lease was taken over; result discarded", job.id)
+            try:
+                result = await handler(context)
+            except PermanentJobError as exc:
+                await self._record_failure(job, f"{exc}", permanent=True)
+            except Exception as exc:
+                await self._record_failure(job, f"{type(exc).__name__}: {exc}", permanent=False)
+            else:
+                problem = unstorable_result(result)
+                if problem is None:
+                    await self._record_success(job, result)
+                else:
+                    # Running the handler again would return the same thing: a bug to report, not to retry.
+                    await self._record_failure(job, problem, permanent=True)
+        except Exception:
+            # The outcome could not be written (database unavailable...): the lease lapses and the job is retried.
+            log.exception("job %s (%s): recording the outcome of attempt %d failed", job.id, job.kind, job.attempts)
         finally:
             self._running.pop(job.id, None)
             self.wake()
 
+    async def _record_success(self, job: Job, result: dict[str, Any] | None) -> None:
+        async with self.platform.db.session_scope() as session:
+            held = await queue.complete(session, job.id, self.worker_id, result)
+        if not held:
+            log.warning("job %s finished after its lease was taken over; result discarded", job.id)
+            return
+        self.platform.metrics.jobs_finished.labels(job.kind, "succeeded").inc()
+
     async def _record_failure(self, job: Job, error: str, *, permanent: bool) -> None:
         async with self.platform.db.session_scope() as session:
             status = await queue.fail(session, job.id, self.worker_id, error, self.retry, permanent=permanent)
+        if status is None:
+            log.warning("job %s failed after its lease was taken over: %s", job.id, error)
+            return
         outcome = "dead" if status is JobStatus.DEAD else "retry"
         self.platform.metrics.jobs_finished.labels(job.kind, outcome).inc()
         log.warning("job %s (%s) attempt %d failed (%s): %s", job.id, job.kind, job.attempts, outcome, error)
 
     async def _heartbeat_forever(self) -> None:
+        # Runs until on_stop has settled every running job: a job still finishing during the stop grace keeps
+        # its lease, so no other worker takes it over while it runs here.
         interval = self.lease.total_seconds() / 3
-        while not self.stopping:
+        while True:
             await asyncio.sleep(interval)
             if not self._running:
                 continue
@@ -103,21 +127,46 @@ class JobWorker(ServiceLoop):
                 log.exception("job lease heartbeat failed")
 
     async def _wake_on_enqueue(self) -> None:
-        async with self.platform.bus.subscribe() as subscription:
-            async for event in subscription:
-                if event.kind == queue.ENQUEUED_EVENT and event.data.get("kind") in self.registry.kinds:
-                    self.wake()
+        # A subscription ends when it lags behind; subscribe again (and poll once, in case a wake-up was lost).
+        while not self.stopping:
+            async with self.platform.bus.subscribe() as subscription:
+                async for event in subscription:
+                    if event.kind == queue.ENQUEUED_EVENT and event.data.get("kind") in self.registry.kinds:
+                        self.wake()
+            self.wake()
+            await asyncio.sleep(self.interval)
 
     async def on_stop(self) -> None:
-        for task in self._side_tasks:
-            task.cancel()
-        await asyncio.gather(*self._side_tasks, return_exceptions=True)
-        if self._running:
-            _done, pending = await asyncio.wait(self._running.values(), timeout=STOP_GRACE_SECONDS)
-            unfinished = [job_id for job_id, task in self._running.items() if task in pending]
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            async with self.platform.db.session_scope() as session:
-                await queue.release(session, self.worker_id, unfinished)
-            self._running.clear()
+        await _cancel(self._waker)
+        try:
+            if self._running:
+                _done, pending = await asyncio.wait(list(self._running.values()), timeout=self._stop_grace)
+                unfinished = [job_id for job_id, task in self._running.items() if task in pending]
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                async with self.platform.db.session_scope() as session:
+                    await queue.release(session, self.worker_id, unfinished)
+                self._running.clear()
+        finally:
+            await _cancel(self._heartbeat)
+            self._heartbeat = self._waker = None
+
+
+def unstorable_result(result: object) -> str | None:
+    """Why a handler's return value cannot be kept as the job's result (a JSON object or None), if it cannot."""
+    if result is None:
+        return None
+    if not isinstance(result, dict):
+        return f"the handler returned a {type(result).__name__}; a job result must be a dict or None"
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return f"the handler's result cannot be stored as JSON: {exc}"
+    return None
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
