@@ -28,14 +28,15 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(worker_id: str) -> Iterator[str | None]:
+def postgres_url() -> Iterator[str | None]:
     server = databases.suite_postgres_url()
     if server is None:
         yield None
         return
     import asyncio
 
-    url = asyncio.run(databases.create_postgres_database(server, worker_id))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = asyncio.run(databases.create_postgres_database(server, worker))
     yield url
     asyncio.run(databases.drop_postgres_database(server, url))
 

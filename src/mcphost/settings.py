@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -110,6 +111,38 @@ class ServiceSettings(BaseModel):
     maintenance_interval_seconds: float = Field(300.0, gt=0, description="Interval of the maintenance loop.")
 
 
+class RuntimeSettings(BaseModel):
+    """Where and how hosted MCP servers run."""
+
+    default: str = Field("process", description="Runtime for new servers: process (this machine).")
+    node_name: str = Field(
+        default_factory=socket.gethostname,
+        description="Name of this node; servers of the process runtime run on the node that created them.",
+    )
+    allow_user_commands: bool = Field(
+        False, description="Let non-admin users deploy 'command' sources (arbitrary programs)."
+    )
+    sandbox: Literal["auto", "required", "off"] = Field(
+        "auto",
+        description="Run servers under bubblewrap: 'auto' when installed (warn otherwise), 'required' (refuse "
+        "to run without it) or 'off'.",
+    )
+    python: str | None = Field(
+        None, description="Python interpreter for PyPI server environments (default: the one running MCP Host)."
+    )
+    install_timeout_seconds: float = Field(600.0, gt=0, description="Longest package installation.")
+    start_timeout_seconds: float = Field(60.0, gt=0, description="Longest wait for a server's MCP handshake.")
+    stop_grace_seconds: float = Field(5.0, ge=0, description="Time a stopping server gets before it is killed.")
+    restart_backoff_seconds: float = Field(1.0, gt=0, description="First restart delay after a crash; doubles.")
+    restart_backoff_max_seconds: float = Field(60.0, gt=0, description="Longest restart delay.")
+    crash_loop_restarts: int = Field(
+        5, ge=1, description="Consecutive crashes after which a server is put in 'error' instead of restarted."
+    )
+    health_check_interval_seconds: float = Field(30.0, gt=0, description="Interval of MCP ping health checks.")
+    health_check_timeout_seconds: float = Field(10.0, gt=0, description="A ping slower than this fails.")
+    health_check_failures: int = Field(3, ge=1, description="Failed pings in a row before a restart.")
+
+
 class LogSettings(BaseModel):
     """Process logging."""
 
@@ -150,6 +183,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     events: EventSettings = Field(default_factory=EventSettings)
     services: ServiceSettings = Field(default_factory=ServiceSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("home", mode="after")

@@ -32,7 +32,7 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def create_postgres_database(server_url: str, worker: str) -> str:
+async def create_postgres_database(server_url: str, worker: str, *, migrate_to_head: bool = True) -> str:
     name = f"mcphost_test_{worker}_{secrets.token_hex(4)}"
     connection = await asyncpg.connect(_dsn(server_url))
     try:
@@ -40,9 +40,10 @@ async def create_postgres_database(server_url: str, worker: str) -> str:
     finally:
         await connection.close()
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    engine = create_async_engine(url)
-    await migrate.upgrade(engine)
-    await engine.dispose()
+    if migrate_to_head:
+        engine = create_async_engine(url)
+        await migrate.upgrade(engine)
+        await engine.dispose()
     return url
 
 

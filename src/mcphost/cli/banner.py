@@ -24,4 +24,7 @@ def print_banner(settings: Settings, *, services: bool) -> None:
         f"  curl -X POST {url}/api/auth/register -H 'content-type: application/json' \\",
         '       -d \'{"email": "you@example.com", "password": "a long passphrase"}\'',
     ]
-    Console(stderr=True).print(Panel("\n".join(lines), expand=False, border_style="cyan"))
+    console = Console(stderr=True)
+    if not console.is_terminal:  # logs and pipes: keep each line whole rather than wrapped at 80 columns
+        console = Console(stderr=True, width=200)
+    console.print(Panel("\n".join(lines), expand=False, border_style="cyan"))

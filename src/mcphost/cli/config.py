@@ -29,7 +29,8 @@ def show(
     table = Table("setting", "value", "environment variable", box=None)
     for key, value, env in _flatten(data):
         table.add_row(key, "" if value is None else str(value), env)
-    Console().print(table)
+    console = Console()
+    Console(width=max(console.width, 160) if not console.is_terminal else None).print(table)
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, str]]:

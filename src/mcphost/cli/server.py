@@ -26,6 +26,7 @@ def up(
 
     from mcphost.api import create_app
     from mcphost.cli.banner import print_banner
+    from mcphost.cli.serving import Server
     from mcphost.observability.logging import configure_logging
 
     settings = load_settings(home, host=host, port=port)
@@ -43,23 +44,9 @@ def up(
         timeout_graceful_shutdown=5,
         server_header=False,
     )
-    server = _Server(config, on_exit=app.state.platform.bus.fanout.close_all)
+    server = Server(config, on_exit=app.state.platform.bus.fanout.close_all)
     print_banner(settings, services=not no_services and settings.services.enabled)
     server.run()
-
-
-class _Server:
-    """uvicorn's server, ending open event streams as soon as shutdown starts (they would hold it up)."""
-
-    def __new__(cls, config: Any, on_exit: Any) -> Any:
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            def handle_exit(self, sig: int, frame: Any) -> None:
-                on_exit()
-                super().handle_exit(sig, frame)
-
-        return Server(config)
 
 
 def worker(home: HomeOption = None) -> None:
@@ -86,7 +73,8 @@ async def _run_worker(settings: Any) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await platform.start(services=True)
-    typer.echo(f"mcphost worker running ({', '.join(loop.name for loop in platform.services.loops)}); Ctrl+C stops it")
+    names = ", ".join(loop.name for loop in platform.services.loops)
+    typer.echo(f"mcphost worker running ({names}); Ctrl+C stops it", err=True)
     try:
         await stop.wait()
     finally:

@@ -27,6 +27,7 @@ from mcphost.events.base import Event
 from mcphost.models import Job, JobStatus
 
 MAX_ERROR_CHARS = 4000
+DEFAULT_QUEUE = "default"
 ENQUEUED_EVENT = "job.enqueued"
 
 
@@ -50,11 +51,13 @@ async def enqueue(
     run_after: datetime | None = None,
     priority: int = 0,
     max_attempts: int = 5,
+    queue: str = DEFAULT_QUEUE,
 ) -> Job:
     """Add a job in the caller's transaction. With an idempotency key already used, return that job instead."""
     values = {
         "id": uuid.uuid4(),
         "kind": kind,
+        "queue": queue,
         "payload": payload or {},
         "status": JobStatus.QUEUED,
         "priority": priority,
@@ -79,12 +82,13 @@ async def enqueue(
         if job.id != values["id"]:
             return job
     # Wakes idle workers (in any replica) as soon as the enqueuing transaction commits.
-    queue_after_commit(session, Event(ENQUEUED_EVENT, {"id": str(job.id), "kind": kind}))
+    queue_after_commit(session, Event(ENQUEUED_EVENT, {"id": str(job.id), "kind": kind, "queue": queue}))
     return job
 
 
-def _claimable(now: datetime, kinds: Sequence[str]) -> sa.ColumnElement[bool]:
+def _claimable(now: datetime, kinds: Sequence[str], queues: Sequence[str]) -> sa.ColumnElement[bool]:
     return sa.and_(
+        Job.queue.in_(queues),
         Job.kind.in_(kinds),
         sa.or_(
             sa.and_(Job.status == JobStatus.QUEUED, Job.run_after <= now),
@@ -93,14 +97,21 @@ def _claimable(now: datetime, kinds: Sequence[str]) -> sa.ColumnElement[bool]:
     )
 
 
-async def claim(session: AsyncSession, worker_id: str, kinds: Sequence[str], limit: int, lease: timedelta) -> list[Job]:
-    """Lease up to ``limit`` runnable jobs of the given kinds to a worker; each claim counts as an attempt."""
+async def claim(
+    session: AsyncSession,
+    worker_id: str,
+    kinds: Sequence[str],
+    limit: int,
+    lease: timedelta,
+    queues: Sequence[str] = (DEFAULT_QUEUE,),
+) -> list[Job]:
+    """Lease up to ``limit`` runnable jobs of the given kinds and queues to a worker; each claim is an attempt."""
     if limit <= 0 or not kinds:
         return []
     now = utcnow()
     rows = await session.scalars(
         sa.select(Job)
-        .where(_claimable(now, kinds))
+        .where(_claimable(now, kinds, queues))
         .order_by(Job.priority.desc(), Job.run_after)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -16,6 +16,7 @@ class JobOut(BaseModel):
 
     id: uuid.UUID
     kind: str
+    queue: str
     status: JobStatus
     payload: dict[str, Any]
     priority: int

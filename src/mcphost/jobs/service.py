@@ -42,7 +42,7 @@ async def retry_job(session: AsyncSession, job_id: uuid.UUID) -> Job:
     job.status, job.attempts, job.run_after, job.finished_at = JobStatus.QUEUED, 0, utcnow(), None
     await session.flush()
     # Like a new job, wake idle workers once the retry commits instead of leaving it to their next poll.
-    queue_after_commit(session, Event(ENQUEUED_EVENT, {"id": str(job.id), "kind": job.kind}))
+    queue_after_commit(session, Event(ENQUEUED_EVENT, {"id": str(job.id), "kind": job.kind, "queue": job.queue}))
     return job
 
 

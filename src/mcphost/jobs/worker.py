@@ -13,6 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from mcphost.events.base import Event
 from mcphost.jobs import queue
 from mcphost.jobs.registry import JobContext, JobRegistry, PermanentJobError
 from mcphost.models import Job, JobStatus
@@ -33,10 +34,17 @@ def new_worker_id() -> str:
 class JobWorker(ServiceLoop):
     name = "job-worker"
 
-    def __init__(self, platform: Platform, registry: JobRegistry, worker_id: str | None = None) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        registry: JobRegistry,
+        worker_id: str | None = None,
+        queues: tuple[str, ...] = (queue.DEFAULT_QUEUE,),
+    ) -> None:
         settings = platform.settings.jobs
         super().__init__(settings.poll_interval)
         self.platform = platform
+        self.queues = queues
         self.registry = registry
         self.worker_id = worker_id or new_worker_id()
         self.concurrency = settings.concurrency
@@ -64,7 +72,7 @@ class JobWorker(ServiceLoop):
         if free <= 0 or self.stopping:
             return
         async with self.platform.db.session_scope() as session:
-            jobs = await queue.claim(session, self.worker_id, self.registry.kinds, free, self.lease)
+            jobs = await queue.claim(session, self.worker_id, self.registry.kinds, free, self.lease, self.queues)
         for job in jobs:
             self._running[job.id] = asyncio.create_task(self._execute(job), name=f"job:{job.kind}:{job.id}")
 
@@ -131,10 +139,18 @@ class JobWorker(ServiceLoop):
         while not self.stopping:
             async with self.platform.bus.subscribe() as subscription:
                 async for event in subscription:
-                    if event.kind == queue.ENQUEUED_EVENT and event.data.get("kind") in self.registry.kinds:
+                    if self._is_wake_up(event):
                         self.wake()
             self.wake()
             await asyncio.sleep(self.interval)
+
+    def _is_wake_up(self, event: Event) -> bool:
+        data = event.data
+        return (
+            event.kind == queue.ENQUEUED_EVENT
+            and data.get("kind") in self.registry.kinds
+            and data.get("queue", queue.DEFAULT_QUEUE) in self.queues
+        )
 
     async def on_stop(self) -> None:
         await _cancel(self._waker)

@@ -1,20 +1,32 @@
 """ORM tables, one module per aggregate. Importing this package registers every table on ``Base.metadata``."""
 
+from mcphost.models.catalog import CatalogEntry
 from mcphost.models.job import Job, JobStatus
 from mcphost.models.org import Invitation, Membership, Organization, OrgRole
+from mcphost.models.server import DesiredState, Isolation, Server, ServerAccessKey, ServerStatus
+from mcphost.models.server_activity import LogStream, ServerLog, UsageEvent
 from mcphost.models.token import ApiToken, TokenScope
 from mcphost.models.user import LoginSession, User, UserRole
 
 __all__ = [
     "ApiToken",
+    "CatalogEntry",
+    "DesiredState",
     "Invitation",
+    "Isolation",
     "Job",
     "JobStatus",
+    "LogStream",
     "LoginSession",
     "Membership",
     "OrgRole",
     "Organization",
+    "Server",
+    "ServerAccessKey",
+    "ServerLog",
+    "ServerStatus",
     "TokenScope",
+    "UsageEvent",
     "User",
     "UserRole",
 ]

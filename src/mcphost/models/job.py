@@ -23,9 +23,12 @@ class JobStatus(enum.StrEnum):
 
 class Job(IdMixin, TimestampMixin, Base):
     __tablename__ = "jobs"
-    __table_args__ = (sa.Index("ix_jobs_claimable", "status", "run_after"),)
+    __table_args__ = (sa.Index("ix_jobs_claimable", "queue", "status", "run_after"),)
 
     kind: Mapped[str] = mapped_column(sa.String(100), index=True)
+    # Work that must run in one particular process (e.g. "node:<name>", which hosts local processes) has its
+    # own queue; everything else is on "default" and any worker may run it.
+    queue: Mapped[str] = mapped_column(sa.String(200), default="default")
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus), default=JobStatus.QUEUED)
     priority: Mapped[int] = mapped_column(default=0)

@@ -50,6 +50,6 @@ def configure_logging(settings: LogSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level)
-    for noisy in ("uvicorn.access", "httpx", "httpcore", "asyncio", "alembic.runtime.migration"):
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").propagate = True

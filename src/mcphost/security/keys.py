@@ -5,6 +5,8 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from mcphost.security.secretbox import SecretBox
+
 
 def derive_key(secret_key: bytes, purpose: str, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=purpose.encode()).derive(secret_key)
@@ -17,3 +19,4 @@ class KeyRing:
         self.jwt = derive_key(secret_key, "mcphost/jwt/v1")
         self.token_hmac = derive_key(secret_key, "mcphost/token-hash/v1")
         self.encryption = derive_key(secret_key, "mcphost/encryption/v1")
+        self.secrets = SecretBox(self.encryption)

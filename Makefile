@@ -1,0 +1,86 @@
+# MCP Host developer commands. Everything runs from a project-local virtualenv (.venv) that the targets
+# create and fill on first use; the install step reruns only when pyproject.toml changes.
+#
+#   make run                    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS="--port 9000 --home /tmp/x")
+#   make test                   run the test suite (PYTEST_ARGS="-k orgs -x"; on PostgreSQL: see README)
+#   make lint                   ruff (lint + format check) and mypy
+#   make fmt                    apply ruff's fixes and formatting
+#   make clean                  remove the virtualenv, caches and build output
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LINT_PATHS := src tests scripts
+
+# pytest-xdist spreads the tests over the CPUs. Many tests wait on subprocesses and databases, so it pays off even
+# on 2 cores (measured: 59s with -n auto against 90s serially). PYTEST_WORKERS=0 runs serially (for pdb);
+# PYTEST_ARGS adds options, e.g. PYTEST_ARGS="-x -k tokens".
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
+RUN_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint fmt clean
+
+help:
+	@echo "make run    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS='--port 9000' to change)"
+	@echo "make test   run the tests (PYTEST_ARGS='-x -k tokens' adds pytest options, PYTEST_WORKERS=0 runs serially)"
+	@echo "make lint   ruff check, ruff format --check and mypy"
+	@echo "make fmt    apply ruff fixes and formatting"
+	@echo "make clean  remove $(VENV), caches and build output"
+
+# The virtualenv. Debian and Ubuntu ship Python's venv/ensurepip modules separately (python3-venv); without them
+# `python3 -m venv` leaves a half-made directory behind, which is removed so the next run tries again.
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+		echo "error: $(PYTHON) not found; install Python 3.11 or newer (Debian/Ubuntu: apt-get install python3 python3-venv)" >&2; \
+		exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+		echo "error: MCP Host needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1)" >&2; \
+		exit 1; }
+	@echo "creating $(VENV) with $$($(PYTHON) --version 2>&1)"
+	@$(PYTHON) -m venv $(VENV) || { \
+		rm -rf $(VENV); \
+		echo "" >&2; \
+		echo "error: '$(PYTHON) -m venv $(VENV)' failed. On Debian or Ubuntu the venv module is a separate package:" >&2; \
+		echo "       sudo apt-get install python3-venv" >&2; \
+		echo "       then run make again." >&2; \
+		exit 1; }
+
+# The package (editable) with its dev extra. uv inside the venv is much faster than pip; pip is the fallback.
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing mcphost[dev] into $(VENV)"
+	@if [ -x $(BIN)/uv ] || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv; then \
+		$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]' || { \
+			echo "uv failed; falling back to pip" >&2; \
+			$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'; }; \
+	else \
+		echo "uv is unavailable; installing with pip" >&2; \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'; \
+	fi
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/mcphost up $(RUN_ARGS)
+
+test: $(STAMP)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# All three checks run even when one fails, so one pass shows every problem.
+lint: $(STAMP)
+	@status=0; \
+	echo "ruff check $(LINT_PATHS)"; $(BIN)/ruff check $(LINT_PATHS) || status=1; \
+	echo "ruff format --check $(LINT_PATHS)"; $(BIN)/ruff format --check $(LINT_PATHS) || status=1; \
+	echo "mypy"; $(BIN)/mypy || status=1; \
+	exit $$status
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+	$(BIN)/ruff format $(LINT_PATHS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist src/*.egg-info
+	find src tests scripts -name __pycache__ -type d -prune -exec rm -rf {} +
