@@ -33,15 +33,17 @@ from mcphost.db.pagination import MAX_LIMIT
 from mcphost.models import User
 
 router = APIRouter(prefix="/api", responses=AUTHENTICATED_ERRORS)
+# Signing up and in need no credentials, so they never answer 401, 403 or 404 like the rest.
+public_router = APIRouter(prefix="/api", responses=error_responses(413, 422))
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
 
-@router.post(
+@public_router.post(
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
-    responses=error_responses(409, 429),
+    responses=error_responses(403, 409),
     summary="Create an account (the first one becomes administrator)",
 )
 async def register(body: Credentials, session: SessionDep, platform: PlatformDep) -> UserOut:
@@ -49,7 +51,7 @@ async def register(body: Credentials, session: SessionDep, platform: PlatformDep
     return UserOut.model_validate(user)
 
 
-@router.post("/auth/login", tags=["auth"], responses=error_responses(429), summary="Sign in")
+@public_router.post("/auth/login", tags=["auth"], responses=error_responses(401, 403, 429), summary="Sign in")
 async def login(
     body: Credentials, request: Request, response: Response, session: SessionDep, platform: PlatformDep
 ) -> LoginResponse:

@@ -6,15 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
+from mcphost.api.schemas import DisplayName
 from mcphost.models import OrgRole, TokenScope, UserRole
 
 MAX_PASSWORD_LENGTH = 256
 
 Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(lambda value: value.lower())]
 Password = Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class Credentials(BaseModel):
@@ -59,16 +59,25 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: UserRole | None = None
-    server_quota: int | None = Field(None, ge=0, le=100_000)
-    is_active: bool | None = Field(None, description="false disables the account: its tokens stop working.")
+    server_quota: int | None = Field(None, ge=0, le=100_000, strict=True)
+    is_active: bool | None = Field(
+        None, strict=True, description="false disables the account: its tokens stop working."
+    )
 
 
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
+    name: DisplayName
     scopes: list[TokenScope] = Field(min_length=1, description="read, write, invoke and/or admin.")
-    expires_in_days: int | None = Field(None, ge=1, description="Omit for a token that does not expire.")
+    expires_in_days: int | None = Field(
+        None,
+        ge=1,
+        le=3650,
+        strict=True,
+        description="Omit for a token that does not expire. The instance caps it (auth.max_token_days, 365 "
+        "by default).",
+    )
 
 
 class TokenOut(BaseModel):

@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from mcphost import __version__
+from mcphost.accounts.router import public_router as auth_router
 from mcphost.accounts.router import router as accounts_router
 from mcphost.accounts.throttle import FailureThrottle
 from mcphost.api import docs, health
 from mcphost.api.errors import install_error_handlers
-from mcphost.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from mcphost.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from mcphost.events.router import router as events_router
 from mcphost.jobs.router import router as jobs_router
 from mcphost.orgs.router import router as orgs_router
@@ -54,9 +55,9 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
     app.state.platform = platform
     app.state.login_throttle = FailureThrottle(settings.auth.login_attempts, settings.auth.login_window_seconds)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.server.max_body_bytes)
+    app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics, access_log=settings.logging.access_log)
-    for router in (health.router, docs.router, accounts_router, orgs_router, jobs_router, events_router):
+    for router in (health.router, docs.router, auth_router, accounts_router, orgs_router, jobs_router, events_router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -31,7 +31,9 @@ _STATUS_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -42,7 +44,10 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def validation_details(errors: Any) -> list[dict[str, Any]]:
     """Where and why, without echoing the submitted values (they may be passwords)."""
-    return [{"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")} for error in errors]
+    return [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
+        for error in errors
+    ]
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -69,16 +74,19 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _undecodable_body() -> JSONResponse:
-    """FastAPI answers an undocumented 400 when it cannot even decode a JSON body (not UTF-8, nested too deep).
-    Such a body is as malformed as a JSON syntax error, so it gets the same documented 422."""
-    details = [{"loc": ["body"], "msg": "JSON decode error: the body is not UTF-8 JSON text a parser can read.", "type": "json_invalid"}]
-    return error_response(422, "validation_error", f"The request is invalid. body: {details[0]['msg']}", details)
+    """FastAPI answers an undocumented 400 to a JSON body it cannot decode at all (not UTF-8, nested too
+    deep). Such a body is as malformed as a JSON syntax error, so it gets the same documented 422."""
+    problem = "JSON decode error: the body is not UTF-8 JSON text a parser can read."
+    details = [{"loc": ["body"], "msg": problem, "type": "json_invalid"}]
+    return error_response(422, "validation_error", f"The request is invalid. body: {problem}", details)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     rid = request_id.get()
-    return error_response(500, "internal_error", f"Something went wrong on our side (request {rid}).", {"request_id": rid})
+    return error_response(
+        500, "internal_error", f"Something went wrong on our side (request {rid}).", {"request_id": rid}
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -12,7 +12,6 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcphost.api.errors import error_response
-
 from mcphost.observability.context import request_id
 from mcphost.observability.metrics import Metrics
 
@@ -64,8 +63,13 @@ class RequestContextMiddleware:
                     scope["path"],
                     status,
                     elapsed * 1000,
-                    extra={"method": scope["method"], "path": scope["path"], "status": status,
-                           "duration_ms": round(elapsed * 1000, 2), "route": route},
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "route": route,
+                    },
                 )
 
 
@@ -82,9 +86,19 @@ def _route_template(scope: Scope) -> str:
     return str(path) if path else "unmatched"
 
 
-class BodySizeLimitMiddleware:
-    """Refuses request bodies over ``max_bytes``: at once when Content-Length says so, otherwise as soon as the
-    streamed body passes the limit (the 413 raised from ``receive`` reaches the JSON error handler)."""
+_NUL_ESCAPE = re.compile(rb"\\u0000", re.IGNORECASE)
+_NUL_IN_URL = re.compile(rb"%00")
+
+
+class RequestLimitsMiddleware:
+    """Refuses what no endpoint can store safely, before it reaches one:
+
+    - bodies over ``max_bytes`` (413): at once when Content-Length says so, otherwise as soon as the streamed
+      body passes the limit;
+    - NUL characters in the query or in a JSON body (422): PostgreSQL text and JSON cannot hold them, and no
+      field of this API has a use for them.
+
+    Both are raised from ``receive`` as HTTP errors, which reach the JSON error handler."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -96,22 +110,34 @@ class BodySizeLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            response = error_response(413, "payload_too_large", self.message, {"max_bytes": self.max_bytes})
+            response = error_response(413, "payload_too_large", self.too_large, {"max_bytes": self.max_bytes})
+            await response(scope, receive, send)
+            return
+        if _NUL_IN_URL.search(scope.get("query_string", b"")) or "\x00" in scope.get("path", ""):
+            response = error_response(422, "validation_error", NUL_MESSAGE, [{"loc": ["query"], "msg": NUL_MESSAGE}])
             await response(scope, receive, send)
             return
         received = 0
+        tail = b""
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, tail
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self.max_bytes:
-                    raise HTTPException(413, self.message)
+                    raise HTTPException(413, self.too_large)
+                if _NUL_ESCAPE.search(tail + chunk) or b"\x00" in chunk:
+                    raise HTTPException(422, NUL_MESSAGE)
+                tail = chunk[-5:]
             return message
 
         await self.app(scope, limited_receive, send)
 
     @property
-    def message(self) -> str:
+    def too_large(self) -> str:
         return f"The request body is larger than the limit of {self.max_bytes} bytes."
+
+
+NUL_MESSAGE = "Text may not contain NUL characters (\\u0000)."

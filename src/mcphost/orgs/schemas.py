@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from mcphost.accounts.schemas import Email
+from mcphost.api.schemas import DisplayName
 from mcphost.models import OrgRole
 
-OrgName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+OrgName = DisplayName
 
 
 class OrgCreate(BaseModel):
@@ -24,7 +24,9 @@ class OrgUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: OrgName | None = None
-    server_quota: int | None = Field(None, ge=0, le=100_000, description="Only administrators may change it.")
+    server_quota: int | None = Field(
+        None, ge=0, le=100_000, strict=True, description="Only administrators may change it."
+    )
 
 
 class OrgOut(BaseModel):

@@ -1,0 +1,158 @@
+"""The world the API fuzzer runs in: the real app served on a loopback port from a background thread, and
+the accounts, tokens, organisations, invitations and jobs that generated requests can reach."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from mcphost.jobs import queue
+from mcphost.platform import Platform
+from tests.support.accounts import Account, sign_up
+from tests.support.live import serve
+
+T = TypeVar("T")
+ALL_SCOPES = ("read", "write", "invoke", "admin")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    loop: asyncio.AbstractEventLoop
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run a coroutine on the server's own event loop (where its database engine lives)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI) -> Iterator[LiveServer]:
+    """Serve the app (lifespan included) under uvicorn in a thread of its own, so that blocking test code (the
+    fuzzer's synchronous HTTP calls) can talk to it."""
+    started = threading.Event()
+    state: dict[str, Any] = {}
+
+    async def main() -> None:
+        state["stop"], state["loop"] = asyncio.Event(), asyncio.get_running_loop()
+        async with serve(app) as url:
+            state["url"] = url
+            started.set()
+            await state["stop"].wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            state["error"] = exc
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name="fuzz-server", daemon=True)
+    thread.start()
+    if not started.wait(60) or "url" not in state:
+        raise RuntimeError("the app did not start") from state.get("error")
+    try:
+        yield LiveServer(state["url"], state["loop"])
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(60)
+        if "error" in state:
+            raise state["error"]
+
+
+@dataclass
+class Persona:
+    """Who the fuzzer calls as: a credential (none for anonymous) and the user it belongs to."""
+
+    name: str
+    token: str | None = None
+    token_id: str | None = None
+    user_id: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else None
+
+
+@dataclass
+class World:
+    admin: Persona
+    member: Persona
+    anonymous: Persona = field(default_factory=lambda: Persona("anonymous"))
+    # Ids of existing objects by path parameter name, mixed into generated path parameters.
+    ids: dict[str, list[str]] = field(default_factory=dict)
+
+    def persona(self, name: str) -> Persona:
+        return {"admin": self.admin, "member": self.member, "anonymous": self.anonymous}[name]
+
+
+async def _token(http: httpx.AsyncClient, owner: Account, name: str, *scopes: str) -> tuple[str, str]:
+    response = await http.post("/api/tokens", json={"name": name, "scopes": list(scopes)}, headers=owner.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"]), str(response.json()["token"])
+
+
+async def _post(http: httpx.AsyncClient, path: str, owner: Account, body: dict[str, Any]) -> dict[str, Any]:
+    response = await http.post(path, json=body, headers=owner.headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def populate(url: str) -> World:
+    """Through the API, as users would: an administrator (the first account) and a member, each with a
+    personal access token to fuzz with and a spare one to be revoked; an organisation of the administrator
+    that the member belongs to, with a pending invitation; and an organisation of the member alone."""
+    async with httpx.AsyncClient(base_url=url) as http:
+        admin = await sign_up(http, "admin@example.com")
+        member = await sign_up(http, "member@example.com")
+        admin_token_id, admin_token = await _token(http, admin, "fuzz", *ALL_SCOPES)
+        spare_admin_token, _ = await _token(http, admin, "spare", "read")
+        member_token_id, member_token = await _token(http, member, "fuzz", "read", "write", "invoke")
+        spare_member_token, _ = await _token(http, member, "spare", "read")
+        shared = await _post(http, "/api/orgs", admin, {"name": "Shared"})
+        await _post(http, f"/api/orgs/{shared['id']}/members", admin, {"email": member.email, "role": "member"})
+        invited = await _post(http, f"/api/orgs/{shared['id']}/members", admin, {"email": "invitee@example.com"})
+        own = await _post(http, "/api/orgs", member, {"name": "Own"})
+    return World(
+        admin=Persona("admin", admin_token, admin_token_id, str(admin.id)),
+        member=Persona("member", member_token, member_token_id, str(member.id)),
+        ids={
+            "user_id": [str(admin.id), str(member.id)],
+            "org_id": [shared["id"], own["id"]],
+            "invitation_id": [invited["invitation"]["id"]],
+            "token_id": [spare_admin_token, spare_member_token],
+        },
+    )
+
+
+async def add_jobs(platform: Platform) -> list[str]:
+    """One job in each state the job endpoints treat differently: queued, dead (failed) and succeeded."""
+    worker, lease = "fuzz-seed", timedelta(minutes=5)
+    async with platform.db.session_scope() as session:
+        queued = await queue.enqueue(session, "fuzz.queued", {"n": 1})
+        dead = await queue.enqueue(session, "fuzz.dead", {"n": 2})
+        done = await queue.enqueue(session, "fuzz.done", {"n": 3})
+        for job in await queue.claim(session, worker, ["fuzz.dead", "fuzz.done"], 2, lease):
+            if job.kind == "fuzz.dead":
+                await queue.fail(session, job.id, worker, "boom", queue.RetryPolicy(), permanent=True)
+            else:
+                await queue.complete(session, job.id, worker, {"ok": True})
+    return [str(job_id) for job_id in (queued.id, dead.id, done.id)]
+
+
+def is_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
