@@ -77,8 +77,13 @@ def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
         "logging": {"access_log": False},
         # A cheap argon2 cost keeps sign-ups fast; production uses the default cost.
         "auth": {"password_hash_memory_kib": 1024, "password_hash_iterations": 1},
+        # Hosting servers (the node agent and its job worker) is switched on by the tests about it.
+        "runtime": {"host": False, "default": "fake"},
     }
-    values.update(overrides)
+    for key, value in overrides.items():
+        values[key] = (
+            {**values[key], **value} if isinstance(values.get(key), dict) and isinstance(value, dict) else value
+        )
     return Settings(**values)
 
 

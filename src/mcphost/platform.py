@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mcphost.db import migrate
 from mcphost.db.session import Database
 from mcphost.events import EventBus, create_bus
 from mcphost.jobs.registry import JobRegistry
 from mcphost.observability.metrics import Metrics
+from mcphost.runtimes.registry import Runtimes
 from mcphost.security.keys import KeyRing
 from mcphost.services import ServiceManager
 from mcphost.settings import Settings, ensure_home, load_secret_key
+
+if TYPE_CHECKING:
+    from mcphost.servers.agent import NodeAgent
 
 log = logging.getLogger(__name__)
 
@@ -27,41 +32,67 @@ class Platform:
     keys: KeyRing
     db: Database
     bus: EventBus
+    runtimes: Runtimes
     jobs: JobRegistry = field(default_factory=JobRegistry)
     metrics: Metrics = field(default_factory=Metrics)
     services: ServiceManager = field(default_factory=ServiceManager)
+    agent: NodeAgent | None = None
 
     @classmethod
     def create(cls, settings: Settings) -> Platform:
         ensure_home(settings)
         db = Database(settings)
         bus = create_bus(settings, db.engine)
-        platform = cls(settings=settings, keys=KeyRing(load_secret_key(settings)), db=db, bus=bus)
+        platform = cls(
+            settings=settings, keys=KeyRing(load_secret_key(settings)), db=db, bus=bus, runtimes=Runtimes(settings)
+        )
         db.after_commit = bus.publish
         return platform
 
-    async def start(self, *, services: bool) -> None:
+    async def start(self, *, services: bool, host_servers: bool = False) -> None:
+        """Start the platform; ``services`` runs the shared background loops, ``host_servers`` runs this node's
+        servers (the node agent and the worker of the node's job queue)."""
         if self.settings.database.migrate_on_start:
             await migrate.upgrade(self.db.engine)
+        elif not await migrate.is_current(self.db.engine):
+            # Serve /healthz and an honest /readyz, but touch no table until `mcphost db upgrade` has run.
+            log.error("the database schema is not current; run `mcphost db upgrade`, then restart")
+            await self.bus.start()
+            return
         from mcphost.accounts.bootstrap import ensure_bootstrap_admin
+        from mcphost.catalog.service import install_builtin_entries
 
         await ensure_bootstrap_admin(self)
+        async with self.db.session_scope() as session:
+            await install_builtin_entries(session)
         await self.bus.start()
-        if services:
-            self._add_services()
-            await self.services.start()
+        queues: list[str] = []
+        if host_servers:
+            from mcphost.servers.agent import NodeAgent
+            from mcphost.servers.lifecycle_jobs import node_queue
 
-    def _add_services(self) -> None:
+            self.agent = NodeAgent(self)
+            self.agent.register_jobs(self.jobs)
+            await self.agent.start()
+            queues.append(node_queue(self.settings.runtime.node_name))
+        if services and self.settings.services.job_worker:
+            queues.append("default")
+        self._add_services(queues=tuple(queues), maintenance=services and self.settings.services.maintenance)
+        await self.services.start()
+
+    def _add_services(self, *, queues: tuple[str, ...], maintenance: bool) -> None:
         from mcphost.jobs.worker import JobWorker
         from mcphost.services.maintenance import MaintenanceLoop
 
-        options = self.settings.services
-        if options.job_worker and not self.services.get(JobWorker.name):
-            self.services.add(JobWorker(self, self.jobs))
-        if options.maintenance and not self.services.get(MaintenanceLoop.name):
+        if queues and not self.services.get(JobWorker.name):
+            self.services.add(JobWorker(self, self.jobs, queues=queues))
+        if maintenance and not self.services.get(MaintenanceLoop.name):
             self.services.add(MaintenanceLoop(self))
 
     async def stop(self) -> None:
         await self.services.stop()
+        if self.agent is not None:
+            await self.agent.stop()
+        await self.runtimes.close()
         await self.bus.stop()
         await self.db.dispose()

@@ -115,6 +115,11 @@ class RuntimeSettings(BaseModel):
     """Where and how hosted MCP servers run."""
 
     default: str = Field("process", description="Runtime for new servers: process (this machine).")
+    host: bool = Field(
+        True,
+        description="Host this node's servers in this process (mcphost up). Off for API-only replicas; "
+        "mcphost worker never hosts them.",
+    )
     node_name: str = Field(
         default_factory=socket.gethostname,
         description="Name of this node; servers of the process runtime run on the node that created them.",
@@ -126,6 +131,10 @@ class RuntimeSettings(BaseModel):
         "auto",
         description="Run servers under bubblewrap: 'auto' when installed (warn otherwise), 'required' (refuse "
         "to run without it) or 'off'.",
+    )
+    bwrap_path: str | None = Field(None, description="The bubblewrap executable (default: found on PATH).")
+    cgroups: Literal["auto", "off"] = Field(
+        "auto", description="Enforce memory/CPU limits with cgroups when usable ('off': rlimits only)."
     )
     python: str | None = Field(
         None, description="Python interpreter for PyPI server environments (default: the one running MCP Host)."
@@ -141,6 +150,16 @@ class RuntimeSettings(BaseModel):
     health_check_interval_seconds: float = Field(30.0, gt=0, description="Interval of MCP ping health checks.")
     health_check_timeout_seconds: float = Field(10.0, gt=0, description="A ping slower than this fails.")
     health_check_failures: int = Field(3, ge=1, description="Failed pings in a row before a restart.")
+
+
+class ServerLogSettings(BaseModel):
+    """What is kept of hosted servers' output."""
+
+    max_lines_per_server: int = Field(5000, ge=100, description="Newest log lines kept per server.")
+    max_bytes_per_server: int = Field(5_000_000, ge=10_000, description="Log bytes kept per server.")
+    max_line_chars: int = Field(4000, ge=80, description="Longer lines are cut.")
+    buffer_lines: int = Field(20_000, ge=100, description="Lines buffered for writing before new ones are dropped.")
+    flush_interval_seconds: float = Field(0.5, gt=0, description="How often buffered lines are written.")
 
 
 class LogSettings(BaseModel):
@@ -184,6 +203,7 @@ class Settings(BaseSettings):
     events: EventSettings = Field(default_factory=EventSettings)
     services: ServiceSettings = Field(default_factory=ServiceSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    server_logs: ServerLogSettings = Field(default_factory=ServerLogSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("home", mode="after")

@@ -13,9 +13,12 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI
 
+from mcphost.db.base import utcnow
 from mcphost.jobs import queue
+from mcphost.models import Server
 from mcphost.platform import Platform
 from tests.support.accounts import Account, sign_up
 from tests.support.live import serve
@@ -123,6 +126,12 @@ async def populate(url: str) -> World:
         await _post(http, f"/api/orgs/{shared['id']}/members", admin, {"email": member.email, "role": "member"})
         invited = await _post(http, f"/api/orgs/{shared['id']}/members", admin, {"email": "invitee@example.com"})
         own = await _post(http, "/api/orgs", member, {"name": "Own"})
+        package = {"type": "package", "registry_type": "pypi", "identifier": "mcp-server-time"}
+        admins_server = await _post(http, "/api/servers", admin, {"name": "Admin's", "source": package})
+        shared_server = await _post(
+            http, "/api/servers", member, {"name": "Shared", "source": package, "org_id": shared["id"]}
+        )
+        spare_key = await _post(http, f"/api/servers/{shared_server['id']}/keys", member, {"name": "spare"})
     return World(
         admin=Persona("admin", admin_token, admin_token_id, str(admin.id)),
         member=Persona("member", member_token, member_token_id, str(member.id)),
@@ -131,8 +140,30 @@ async def populate(url: str) -> World:
             "org_id": [shared["id"], own["id"]],
             "invitation_id": [invited["invitation"]["id"]],
             "token_id": [spare_admin_token, spare_member_token],
+            "server_id": [admins_server["id"], shared_server["id"]],
+            "key_id": [spare_key["id"]],
+            "name": ["io.github.modelcontextprotocol/time", "io.github.modelcontextprotocol/memory"],
         },
     )
+
+
+async def sync_servers(platform: Platform, server_ids: list[str]) -> None:
+    """Give the seeded servers what a completed start records (no runtime hosts them in the fuzz world)."""
+    async with platform.db.session_scope() as session:
+        await session.execute(
+            sa.update(Server)
+            .where(Server.id.in_([uuid.UUID(server_id) for server_id in server_ids]))
+            .values(
+                manifest={
+                    "serverInfo": {"name": "seed", "version": "1"},
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {"tools": {}},
+                    "instructions": None,
+                },
+                capabilities={"tools": [], "resources": [], "resource_templates": [], "prompts": []},
+                capabilities_synced_at=utcnow(),
+            )
+        )
 
 
 async def add_jobs(platform: Platform) -> list[str]:

@@ -13,8 +13,9 @@ import pytest
 from mcphost.events import Event
 from mcphost.events.sse import ServerSentEvent, event_message
 from tests.conftest import make_settings
-from tests.events.streams import Live, parse_field, running
+from tests.events.streams import Live, running
 from tests.support.accounts import sign_up
+from tests.support.sse import parse_field
 
 
 def parse(raw: bytes) -> list[dict[str, str]]:

@@ -11,10 +11,13 @@ from fastapi import FastAPI
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Run the app (with its lifespan) under uvicorn on a free port; yields its base URL."""
+async def serve(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
+    """Run the app under uvicorn on a free port; yields its base URL. ``lifespan=False`` serves an app whose
+    lifespan the caller already runs."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on")
+        uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on" if lifespan else "off"
+        )
     )
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -25,6 +28,7 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        app.state.platform.bus.fanout.close_all()
+        if lifespan:
+            app.state.platform.bus.fanout.close_all()
         server.should_exit = True
         await task

@@ -16,10 +16,13 @@ from mcphost.accounts.throttle import FailureThrottle
 from mcphost.api import docs, health
 from mcphost.api.errors import install_error_handlers
 from mcphost.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
+from mcphost.catalog.router import router as catalog_router
 from mcphost.events.router import router as events_router
 from mcphost.jobs.router import router as jobs_router
 from mcphost.orgs.router import router as orgs_router
 from mcphost.platform import Platform
+from mcphost.servers.observe_router import router as server_observe_router
+from mcphost.servers.router import router as servers_router
 from mcphost.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "ui" / "static"
@@ -37,7 +40,7 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await platform.start(services=services)
+        await platform.start(services=services, host_servers=settings.runtime.host)
         try:
             yield
         finally:
@@ -57,7 +60,19 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
     install_error_handlers(app)
     app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics, access_log=settings.logging.access_log)
-    for router in (health.router, docs.router, auth_router, accounts_router, orgs_router, jobs_router, events_router):
+    routers = (
+        health.router,
+        docs.router,
+        auth_router,
+        accounts_router,
+        orgs_router,
+        catalog_router,
+        server_observe_router,
+        servers_router,
+        jobs_router,
+        events_router,
+    )
+    for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
 T = TypeVar("T")
 
@@ -23,6 +25,23 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+
+
+def _iso_only(value: Any) -> Any:
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("use an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+    return value
+
+
+# An ISO 8601 date-time (not a number of seconds); without a zone it is taken as UTC.
+IsoDateTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    AfterValidator(lambda value: value.replace(tzinfo=UTC) if value.tzinfo is None else value),
+]
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -36,5 +36,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.server_up = Gauge(
+            "mcphost_server_up",
+            "1 while a hosted server runs on this node, else 0.",
+            ["server"],
+            registry=self.registry,
+        )
+        self.server_crashes = Counter(
+            "mcphost_server_crashes", "Unexpected exits of hosted servers.", ["server"], registry=self.registry
+        )
+        self.server_restarts = Counter(
+            "mcphost_server_restarts", "Automatic restarts of hosted servers.", ["server"], registry=self.registry
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

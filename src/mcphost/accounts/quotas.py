@@ -1,0 +1,33 @@
+"""Quotas on what users and organisations may own, checked under a lock so concurrent creations cannot
+overshoot them."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcphost.db.locks import advisory_xact_lock
+from mcphost.errors import QuotaExceeded
+from mcphost.models import Organization, User
+from mcphost.servers.repository import ServerRepository
+
+
+async def ensure_server_quota(
+    session: AsyncSession, *, user: User | None = None, org: Organization | None = None
+) -> None:
+    """Raise ``QuotaExceeded`` when the owner already has as many servers as its quota allows."""
+    owner_id: uuid.UUID = user.id if user is not None else org.id  # type: ignore[union-attr]
+    await advisory_xact_lock(session, f"quota:servers:{owner_id}")
+    repository = ServerRepository(session)
+    if user is not None:
+        used, limit, whose = await repository.count_owned(user_id=user.id), user.server_quota, "Your"
+    else:
+        assert org is not None
+        used, limit, whose = await repository.count_owned(org_id=org.id), org.server_quota, f"{org.name}'s"
+    if used >= limit:
+        raise QuotaExceeded(
+            f"{whose} server quota is {limit} and {used} are in use; delete one or ask an administrator "
+            "for a larger quota.",
+            details={"quota": limit, "used": used},
+        )

@@ -1,0 +1,145 @@
+"""The runtime interface, shaped for every backend:
+
+- process: installs PyPI/npm packages into cached environments and runs them under bubblewrap;
+- docker: images (and git builds) as containers with CPU/memory limits and GPU device requests;
+- kubernetes: pods in a namespace, with a service account and an image pull secret;
+- vm: a hypervisor API that boots an image, with attestation evidence checked before traffic.
+
+A runtime turns a ``Source`` into an ``Artifact`` (``prepare``: install, pull, build), then starts
+``Instance``s of it from a ``LaunchSpec``. An instance exposes the MCP channel the gateway talks to (its stdio
+pipes, or a URL), its log lines, and its exit. The lifecycle layer above decides when to do what; a runtime
+only does what it is told and says what it could not enforce.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+Progress = Callable[[str], Awaitable[None]]
+Transport = Literal["stdio", "streamable-http"]
+
+
+class RuntimeFailure(Exception):
+    """A runtime could not do what it was asked; the message is shown to the user."""
+
+
+class PrepareFailed(RuntimeFailure):
+    """Installing, pulling or building failed (bad package name, registry unreachable, build error)."""
+
+
+class StartFailed(RuntimeFailure):
+    """The server could not be started (program missing, sandbox refused, no free resources)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu: float | None = None
+    memory_mib: int | None = None
+    gpu: int = 0
+    network: Literal["default", "none"] = "default"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """What ``prepare`` produced: everything needed to start instances without preparing again."""
+
+    argv: tuple[str, ...] = ()
+    transport: Transport = "stdio"
+    url: str | None = None
+    image: str | None = None
+    mounts: tuple[Path, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    server_id: uuid.UUID
+    slug: str
+    instance_key: str
+    artifact: Artifact
+    env: dict[str, str]
+    data_dir: Path
+    limits: Limits
+
+
+class Instance(ABC):
+    """One running copy of a server."""
+
+    id: str
+    transport: Transport
+
+    @property
+    @abstractmethod
+    def stdio(self) -> tuple[Any, Any] | None:
+        """(reader, writer) of the MCP channel for stdio servers: asyncio StreamReader/StreamWriter-like."""
+
+    @property
+    def url(self) -> str | None:
+        """The MCP endpoint of a streamable-http server."""
+        return None
+
+    @abstractmethod
+    def log_lines(self) -> AsyncIterator[str]:
+        """The server's diagnostic output (stderr), one line at a time, until it exits."""
+
+    @abstractmethod
+    async def wait(self) -> int:
+        """Wait for the instance to exit; its exit code (negative: killed by that signal)."""
+
+    @property
+    @abstractmethod
+    def exit_code(self) -> int | None:
+        """The exit code once it has exited, else None."""
+
+    @abstractmethod
+    async def stop(self, grace: float) -> int:
+        """Ask it to stop, kill it (and everything it started) after ``grace`` seconds; its exit code."""
+
+
+class Runtime(ABC):
+    type: ClassVar[str]
+    #: Source types (package, command, image, git) this runtime can run.
+    source_types: ClassVar[frozenset[str]]
+    #: Limits it enforces on every host; ``enforced_for`` refines this for the host it runs on.
+    enforces: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def warnings(self) -> list[str]:
+        """What holds for every server of this runtime that users should know (e.g. no sandbox)."""
+        return []
+
+    def enforced_for(self, artifact: Artifact | None = None) -> frozenset[str]:
+        """Limits this runtime enforces on this host, for this program."""
+        return self.enforces
+
+    def warnings_for(self, limits: Limits, artifact: Artifact | None = None) -> list[str]:
+        """The runtime's warnings, and what the user asked for that it cannot honour, in words."""
+        enforced = self.enforced_for(artifact)
+        wanted = {
+            "cpu": limits.cpu is not None,
+            "memory": limits.memory_mib is not None,
+            "gpu": limits.gpu > 0,
+            "network_none": limits.network == "none",
+        }
+        names = {"cpu": "CPU limit", "memory": "memory limit", "gpu": "GPU", "network_none": "network: none"}
+        return [*self.warnings] + [
+            f"{names[key]} is not enforced by the {self.type} runtime"
+            for key, asked in wanted.items()
+            if asked and key not in enforced
+        ]
+
+    @abstractmethod
+    async def prepare(self, source: dict[str, Any], progress: Progress) -> Artifact:
+        """Install, pull or build what the source names; cached, so preparing twice is cheap."""
+
+    @abstractmethod
+    async def start(self, spec: LaunchSpec) -> Instance:
+        """Start an instance; returns once the process/container exists (not once it speaks MCP)."""
+
+    async def close(self) -> None:  # noqa: B027 (an optional hook)
+        """Release what the runtime holds (connections, caches)."""

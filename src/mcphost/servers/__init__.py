@@ -1,0 +1,1 @@
+"""Hosted MCP servers: deployments, their configuration, secrets, access keys and lifecycle."""

@@ -1,0 +1,384 @@
+"""The node agent: makes the servers hosted by this node match their desired state, through durable jobs.
+
+It prepares and starts instances, completes the MCP handshake and syncs capabilities before calling a server
+running, watches for exits (restarting with capped exponential backoff, and giving up with ``error`` after a
+crash loop), pings running servers, and stops what should not run. At start it brings back the servers that
+should be running; at shutdown it stops them (they come back on the next start)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from mcphost.db.base import utcnow
+from mcphost.jobs.registry import JobContext, JobRegistry
+from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
+from mcphost.mcp.session import McpSession, ProtocolError
+from mcphost.mcp.stdio import StdioConnection
+from mcphost.models import DesiredState, LogStream, Server, ServerStatus
+from mcphost.runtimes.base import Instance, RuntimeFailure
+from mcphost.servers import lifecycle_jobs
+from mcphost.servers.launch import launch_spec, runtime_source
+from mcphost.servers.logs import LogSink
+from mcphost.servers.repository import ServerRepository
+from mcphost.servers.status import record_usage, transition
+
+if TYPE_CHECKING:
+    from mcphost.platform import Platform
+
+log = logging.getLogger(__name__)
+SHARED = "shared"
+HEALTHY_AFTER_SECONDS = 60.0
+_HANDSHAKE_ERRORS = (TimeoutError, ConnectionClosed, JsonRpcError, ProtocolError)
+
+
+@dataclass
+class Running:
+    """One instance this agent started, and what watches it."""
+
+    server_id: uuid.UUID
+    slug: str
+    generation: int
+    instance: Instance
+    connection: StdioConnection | None = None
+    session: McpSession | None = None
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=20))
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    stopping: bool = False
+    kill_reason: str | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+class NodeAgent:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.settings = platform.settings.runtime
+        self.logs = LogSink(platform.db, platform.settings.server_logs)
+        self.running: dict[uuid.UUID, Running] = {}
+        self._locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._syncs: dict[uuid.UUID, asyncio.Task[None]] = {}
+
+    @property
+    def node(self) -> str:
+        return self.settings.node_name
+
+    def register_jobs(self, registry: JobRegistry) -> None:
+        registry.register(lifecycle_jobs.RECONCILE, self._reconcile_job)
+        registry.register(lifecycle_jobs.TEARDOWN, self._teardown_job)
+
+    async def start(self) -> None:
+        await self.logs.start()
+        await self._bring_back()
+
+    async def stop(self) -> None:
+        for running in list(self.running.values()):
+            self._say(running.server_id, "stopping: the platform is shutting down")
+            await self._stop_instance(running)
+        await self.logs.stop()
+
+    # -- jobs -----------------------------------------------------------------------------------------------------
+
+    async def _reconcile_job(self, context: JobContext) -> dict[str, Any] | None:
+        await self.reconcile(lifecycle_jobs.server_id_of(context.payload), refresh=bool(context.payload.get("refresh")))
+        return None
+
+    async def _teardown_job(self, context: JobContext) -> dict[str, Any] | None:
+        await self.teardown(lifecycle_jobs.server_id_of(context.payload))
+        return None
+
+    async def _bring_back(self) -> None:
+        """After a (re)start of the platform, servers that should run here are started again."""
+        async with self.platform.db.session_scope() as session:
+            servers = await session.scalars(
+                sa.select(Server).where(Server.node == self.node, Server.desired_state == DesiredState.RUNNING)
+            )
+            for server in servers:
+                if server.status is not ServerStatus.ERROR:
+                    server.status, server.status_reason = ServerStatus.PENDING, "waiting to start after a restart"
+                    await lifecycle_jobs.enqueue_reconcile(session, server)
+
+    # -- reconciling ----------------------------------------------------------------------------------------------
+
+    async def reconcile(self, server_id: uuid.UUID, *, refresh: bool = False) -> None:
+        async with self._locks[server_id]:
+            server = await self._load(server_id)
+            current = self.running.get(server_id)
+            if server is None:
+                if current is not None:
+                    await self._stop_instance(current)
+                return
+            if server.desired_state is DesiredState.STOPPED:
+                await self._bring_down(server, current)
+                return
+            if server.consecutive_crashes >= self.settings.crash_loop_restarts:
+                return  # given up (crash loop or failed start) until the user starts it again
+            up_to_date = current is not None and current.generation == server.generation and not refresh
+            if up_to_date and current is not None and current.instance.exit_code is None:
+                return
+            if current is not None:
+                await self._stop_instance(current)
+            await self._launch(server, refresh=refresh)
+
+    async def _bring_down(self, server: Server, current: Running | None) -> None:
+        if current is None:
+            if server.status is not ServerStatus.STOPPED:
+                await transition(self.platform.db, server.id, ServerStatus.STOPPED)
+            return
+        await transition(self.platform.db, server.id, ServerStatus.STOPPING)
+        self._say(server.id, "stopping")
+        code = await self._stop_instance(current)
+        await transition(
+            self.platform.db,
+            server.id,
+            ServerStatus.STOPPED,
+            usage="stop",
+            usage_data={"exit_code": code},
+            last_exit_code=code,
+        )
+        self.platform.metrics.server_up.labels(server.slug).set(0)
+
+    async def _launch(self, server: Server, *, refresh: bool) -> None:
+        runtime = self.platform.runtimes.get(server.runtime)
+        db = self.platform.db
+        await transition(db, server.id, ServerStatus.INSTALLING)
+        source = runtime_source(server) | ({"refresh": True} if refresh else {})
+
+        async def progress(line: str) -> None:
+            self._say(server.id, line)
+
+        try:
+            artifact = await runtime.prepare(source, progress)
+        except RuntimeFailure as exc:
+            await self._give_up(server, f"installation failed: {exc}", [])
+            return
+        if not artifact.details.get("cached", True):
+            await record_usage(db, server.id, "install", {"details": _plain(artifact.details)})
+        await transition(db, server.id, ServerStatus.STARTING)
+        spec = launch_spec(server, artifact, self.platform.keys, self.platform.settings.home, SHARED)
+        spec.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            instance = await runtime.start(spec)
+        except RuntimeFailure as exc:
+            await self._give_up(server, f"could not start: {exc}", [])
+            return
+        running = Running(server.id, server.slug, server.generation, instance)
+        self.running[server.id] = running
+        running.tasks.append(asyncio.create_task(self._pump_logs(running), name=f"logs:{server.slug}"))
+        try:
+            async with asyncio.timeout(self.settings.start_timeout_seconds):
+                manifest, capabilities = await self._handshake(running)
+        except _HANDSHAKE_ERRORS as exc:
+            code = await self._stop_instance(running)
+            await asyncio.sleep(0)
+            why = "did not answer the MCP handshake in time" if isinstance(exc, TimeoutError) else _describe(exc, code)
+            await self._give_up(server, f"failed to start: {why}", list(running.recent))
+            return
+        warnings = runtime.warnings_for(spec.limits, spec.artifact)
+        await transition(
+            db,
+            server.id,
+            ServerStatus.RUNNING,
+            usage="start",
+            usage_data={"generation": server.generation},
+            manifest=manifest,
+            capabilities=capabilities,
+            capabilities_synced_at=utcnow(),
+            last_started_at=utcnow(),
+            warnings=warnings,
+        )
+        self._say(server.id, f"running ({manifest.get('serverInfo', {}).get('name', 'server')})")
+        self.platform.metrics.server_up.labels(server.slug).set(1)
+        running.tasks.append(asyncio.create_task(self._watch(running), name=f"watch:{server.slug}"))
+        running.tasks.append(asyncio.create_task(self._check_health(running), name=f"health:{server.slug}"))
+
+    async def _handshake(self, running: Running) -> tuple[dict[str, Any], dict[str, Any]]:
+        stdio = running.instance.stdio
+        if stdio is None:
+            raise ProtocolError("only stdio servers are supported by this node agent")
+        connection = StdioConnection(stdio[0], stdio[1], name=running.slug).start()
+        running.connection = connection
+        running.session = session = McpSession(connection, timeout=self.settings.start_timeout_seconds)
+        exited = asyncio.ensure_future(running.instance.wait())
+        handshake = asyncio.ensure_future(self._initialize(session))
+        done, _ = await asyncio.wait({exited, handshake}, return_when=asyncio.FIRST_COMPLETED)
+        if handshake not in done:
+            handshake.cancel()
+            raise ConnectionClosed(f"exited with code {exited.result()}")
+        exited.cancel()
+        connection.on_notification(lambda message: self._on_notification(running, message))
+        return handshake.result()
+
+    @staticmethod
+    async def _initialize(session: McpSession) -> tuple[dict[str, Any], dict[str, Any]]:
+        manifest = await session.initialize()
+        return manifest.to_dict(), await session.capabilities()
+
+    # -- watching -------------------------------------------------------------------------------------------------
+
+    async def _pump_logs(self, running: Running) -> None:
+        async for line in running.instance.log_lines():
+            running.recent.append(line)
+            self.logs.add(running.server_id, LogStream.STDERR, line)
+
+    async def _watch(self, running: Running) -> None:
+        code = await running.instance.wait()
+        if running.stopping:
+            return
+        async with self._locks[running.server_id]:
+            if self.running.get(running.server_id) is running:
+                del self.running[running.server_id]
+            await self._close(running)
+            await self._after_crash(running, code)
+
+    async def _after_crash(self, running: Running, code: int) -> None:
+        server = await self._load(running.server_id)
+        if server is None:
+            return
+        crashes = server.consecutive_crashes + 1
+        why = running.kill_reason or f"exited with code {code}"
+        self.platform.metrics.server_up.labels(server.slug).set(0)
+        self.platform.metrics.server_crashes.labels(server.slug).inc()
+        if crashes >= self.settings.crash_loop_restarts:
+            await self._give_up(server, f"crash loop: {why}, {crashes} times in a row", list(running.recent), crashes)
+            return
+        delay = min(
+            self.settings.restart_backoff_seconds * 2 ** (crashes - 1), self.settings.restart_backoff_max_seconds
+        )
+        self._say(server.id, f"{why}; restarting in {delay:.0f}s")
+        await transition(
+            self.platform.db,
+            server.id,
+            ServerStatus.CRASHED,
+            reason=f"{why}; restarting in {delay:.0f}s",
+            usage="crash",
+            usage_data={"exit_code": code, "reason": why},
+            reconcile_after=timedelta(seconds=delay),
+            consecutive_crashes=crashes,
+            restart_count=server.restart_count + 1,
+            last_exit_code=code,
+        )
+        await record_usage(self.platform.db, server.id, "restart", {"after_seconds": delay, "attempt": crashes})
+        self.platform.metrics.server_restarts.labels(server.slug).inc()
+
+    async def _check_health(self, running: Running) -> None:
+        failures = 0
+        interval, limit = self.settings.health_check_interval_seconds, self.settings.health_check_failures
+        while not running.stopping and running.session is not None:
+            await asyncio.sleep(interval)
+            try:
+                await running.session.ping(timeout=self.settings.health_check_timeout_seconds)
+            except (TimeoutError, JsonRpcError):
+                failures += 1
+                self._say(running.server_id, f"did not answer ping ({failures}/{limit})")
+                if failures >= limit:
+                    running.kill_reason = f"stopped answering ping ({limit} times)"
+                    await running.instance.stop(self.settings.stop_grace_seconds)
+                    return
+            except ConnectionClosed:
+                return
+            else:
+                failures = 0
+                if time.monotonic() - running.started > HEALTHY_AFTER_SECONDS:
+                    await self._forget_crashes(running.server_id)
+
+    async def _forget_crashes(self, server_id: uuid.UUID) -> None:
+        async with self.platform.db.session_scope() as session:
+            await session.execute(
+                sa.update(Server)
+                .where(Server.id == server_id, Server.consecutive_crashes > 0)
+                .values(consecutive_crashes=0)
+            )
+
+    def _on_notification(self, running: Running, message: dict[str, Any]) -> None:
+        if str(message.get("method", "")).endswith("/list_changed") and running.server_id not in self._syncs:
+            self._syncs[running.server_id] = asyncio.create_task(self._resync(running))
+
+    async def _resync(self, running: Running) -> None:
+        try:
+            await asyncio.sleep(0.2)  # a burst of list_changed notifications gives one sync
+            if running.session is not None and not running.stopping:
+                capabilities = await running.session.capabilities()
+                async with self.platform.db.session_scope() as session:
+                    await session.execute(
+                        sa.update(Server)
+                        .where(Server.id == running.server_id)
+                        .values(capabilities=capabilities, capabilities_synced_at=utcnow())
+                    )
+                self._say(running.server_id, "capabilities changed; synced")
+        except (*_HANDSHAKE_ERRORS,):
+            log.warning("capability sync of %s failed", running.slug)
+        finally:
+            self._syncs.pop(running.server_id, None)
+
+    # -- stopping -------------------------------------------------------------------------------------------------
+
+    async def _stop_instance(self, running: Running) -> int:
+        running.stopping = True
+        if self.running.get(running.server_id) is running:
+            del self.running[running.server_id]
+        code = await running.instance.stop(self.settings.stop_grace_seconds)
+        await self._close(running)
+        return code
+
+    async def _close(self, running: Running) -> None:
+        for task in running.tasks:
+            if (
+                task is not asyncio.current_task()
+                and not task.done()
+                and task.get_name().startswith(("watch", "health"))
+            ):
+                task.cancel()
+        if running.connection is not None:
+            await running.connection.close()
+        pumps = [task for task in running.tasks if task.get_name().startswith("logs")]
+        await asyncio.wait(pumps, timeout=2) if pumps else None
+
+    async def teardown(self, server_id: uuid.UUID) -> None:
+        async with self._locks[server_id]:
+            current = self.running.get(server_id)
+            if current is not None:
+                await self._stop_instance(current)
+            shutil.rmtree(self.platform.settings.home / "servers" / str(server_id), ignore_errors=True)
+        self._locks.pop(server_id, None)
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+
+    async def _give_up(self, server: Server, reason: str, recent: list[str], crashes: int | None = None) -> None:
+        """Put the server in ``error`` with the reason and its last output; it stays there until started again."""
+        self._say(server.id, reason)
+        detail = reason + ("\n--- last output ---\n" + "\n".join(recent) if recent else "")
+        await transition(
+            self.platform.db,
+            server.id,
+            ServerStatus.ERROR,
+            reason=detail,
+            usage="error",
+            usage_data={"reason": reason},
+            consecutive_crashes=max(crashes or 0, self.settings.crash_loop_restarts),
+        )
+
+    def _say(self, server_id: uuid.UUID, line: str) -> None:
+        self.logs.add(server_id, LogStream.PLATFORM, line)
+
+    async def _load(self, server_id: uuid.UUID) -> Server | None:
+        async with self.platform.db.session_scope() as session:
+            return await ServerRepository(session).get(server_id)
+
+
+def _describe(exc: BaseException, code: int) -> str:
+    if isinstance(exc, ConnectionClosed):
+        return f"exited with code {code}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _plain(details: dict[str, Any]) -> dict[str, Any]:
+    return {key: str(value) for key, value in details.items()}

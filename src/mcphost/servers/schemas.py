@@ -1,0 +1,165 @@
+"""Request and response models of the server endpoints."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mcphost.api.schemas import DisplayName
+from mcphost.models import DesiredState, Isolation, ServerStatus
+from mcphost.servers.sources import Source
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+CONFIG_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?$", re.IGNORECASE)
+_MEMORY_UNITS = {"": 1 / 2**20, "b": 1 / 2**20, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024**2}
+MAX_VALUE = 8192
+ServerName = DisplayName
+
+
+def _check_env(values: dict[str, Any], what: str) -> dict[str, Any]:
+    """Valid names, bounded values (a None value, meaning 'remove', is allowed where the schema allows it)."""
+    if len(values) > 200:
+        raise ValueError(f"at most 200 {what}")
+    for name, value in values.items():
+        if not ENV_NAME.match(name):
+            raise ValueError(f"{name!r} is not a valid environment variable name")
+        if name.upper().startswith("MCPHOST_"):
+            raise ValueError(f"{name!r}: names starting with MCPHOST_ are reserved")
+        if value is not None and (len(value) > MAX_VALUE or "\x00" in value):
+            raise ValueError(f"{name}: values are at most {MAX_VALUE} characters, without NUL")
+    return values
+
+
+def parse_memory_mib(value: str | int) -> int:
+    """'512M', '1.5G', '1GiB' or a number of MiB, as MiB."""
+    if isinstance(value, int):
+        return value
+    match = _MEMORY.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a memory size such as 512M or 2G")
+    unit = (match.group(2) or "m")[0].lower()
+    return max(1, round(float(match.group(1)) * _MEMORY_UNITS[unit]))
+
+
+class Resources(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpu_limit: float | None = Field(None, gt=0, le=256, description="CPU cores, e.g. 0.5.")
+    memory_limit: int | None = Field(
+        None, ge=16, le=1_048_576, description="Memory in MiB; strings such as '512M' or '2G' are accepted."
+    )
+    gpu: int = Field(0, ge=0, le=16, description="GPUs requested (runtimes without GPUs report it).")
+
+    @field_validator("memory_limit", mode="before")
+    @classmethod
+    def _memory(cls, value: Any) -> Any:
+        return parse_memory_mib(value) if isinstance(value, str) else value
+
+    @field_validator("gpu", mode="before")
+    @classmethod
+    def _gpu_flag(cls, value: Any) -> Any:
+        return int(value) if isinstance(value, bool) else value
+
+
+ConfigValue = str | int | float | bool
+
+
+class _ServerFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    env: dict[str, str] | None = Field(None, description="Environment variables, in clear.")
+    config: dict[str, ConfigValue] | None = Field(None, description="Passed as CFG_<KEY> environment variables.")
+    secret_env: dict[str, str] | None = Field(
+        None, description="Secret environment variables: encrypted at rest, never returned (only their names)."
+    )
+    resources: Resources | None = None
+    isolation: Isolation | None = Field(None, description="shared (one instance), per_user or per_session instances.")
+    network: Literal["default", "none"] | None = Field(None, description="'none' cuts the server off the network.")
+
+    @field_validator("env", "secret_env")
+    @classmethod
+    def _env_names(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _check_env(value, "variables") if value is not None else None
+
+    @field_validator("config")
+    @classmethod
+    def _config_keys(cls, value: dict[str, ConfigValue] | None) -> dict[str, ConfigValue] | None:
+        if value is None:
+            return None
+        if len(value) > 200:
+            raise ValueError("at most 200 config keys")
+        for key, item in value.items():
+            if not CONFIG_KEY.match(key):
+                raise ValueError(f"config key {key!r} may only use letters, digits and _")
+            if isinstance(item, str) and len(item) > MAX_VALUE:
+                raise ValueError(f"{key}: values are at most {MAX_VALUE} characters")
+        return value
+
+
+class ServerCreate(_ServerFields):
+    name: ServerName
+    source: Source
+    org_id: uuid.UUID | None = Field(None, description="Create it in this organisation (you need member role).")
+    start: bool = Field(True, description="Start it once installed.")
+
+
+class ServerUpdate(_ServerFields):
+    """Fields left out stay as they are. For secret_env, a null value removes that secret."""
+
+    name: ServerName | None = None
+    secret_env: dict[str, str | None] | None = Field(None, description="Set secrets; null removes one.")  # type: ignore[assignment]
+
+
+class ServerOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    owner_user_id: uuid.UUID | None
+    org_id: uuid.UUID | None
+    source: dict[str, Any]
+    runtime: str
+    status: ServerStatus
+    status_reason: str | None
+    desired_state: DesiredState
+    endpoint_url: str
+    env: dict[str, str]
+    config: dict[str, ConfigValue]
+    secret_env: list[str] = Field(description="Names of the secret variables (values are never returned).")
+    resources: Resources
+    isolation: Isolation
+    network: str
+    restart_count: int
+    warnings: list[str]
+    created_at: datetime
+    updated_at: datetime
+    last_started_at: datetime | None
+
+
+class ServerCreated(ServerOut):
+    access_key: str = Field(description="A key for the server's endpoint. It is shown only in this response.")
+
+
+class AccessKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ServerName = "default"
+
+
+class AccessKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class AccessKeyCreated(AccessKeyOut):
+    key: str = Field(description="The access key. It is shown only in this response.")

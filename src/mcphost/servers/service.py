@@ -1,0 +1,211 @@
+"""Rules of servers: who may create, see and change them, quotas, sources and their runtimes, secrets.
+
+Changes to what runs (source, environment, limits) bump the server's ``generation``; the lifecycle layer
+restarts a running server whose instance is of an older generation. Every change that needs the runtime
+enqueues a reconcile job in the same transaction."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mcphost.accounts.principal import Principal
+from mcphost.accounts.quotas import ensure_server_quota
+from mcphost.catalog import service as catalog
+from mcphost.db.base import utcnow
+from mcphost.db.session import queue_after_commit
+from mcphost.errors import Conflict, Forbidden, NotFound
+from mcphost.events import Event
+from mcphost.models import DesiredState, Isolation, OrgRole, Server, ServerStatus, UsageEvent
+from mcphost.orgs.access import require_org_role
+from mcphost.servers import keys, lifecycle_jobs
+from mcphost.servers.catalog_resolution import resolve
+from mcphost.servers.repository import ServerRepository
+from mcphost.servers.schemas import Resources, ServerCreate, ServerUpdate
+
+if TYPE_CHECKING:
+    from mcphost.platform import Platform
+
+RUNTIME_FIELDS = ("env", "config", "secret_env", "resources", "network", "isolation")
+
+
+def secret_context(server_id: uuid.UUID, name: str) -> str:
+    return f"server:{server_id}:env:{name}"
+
+
+def _slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "server"
+
+
+async def _unique_slug(repository: ServerRepository, name: str) -> str:
+    slug = _slugify(name)
+    while await repository.slug_taken(slug):
+        slug = f"{_slugify(name)[:53]}-{secrets.token_hex(3)}"
+    return slug
+
+
+def server_event(kind: str, server: Server, **data: Any) -> Event:
+    payload = {"id": str(server.id), "slug": server.slug, "name": server.name, **data}
+    return Event(kind, payload, user_id=server.owner_user_id, org_id=server.org_id)
+
+
+def add_usage(session: AsyncSession, server: Server, kind: str, data: dict[str, Any] | None = None) -> None:
+    """Record a usage event and publish it (``server.usage``) once the transaction commits."""
+    session.add(UsageEvent(server_id=server.id, kind=kind, data=data or {}))
+    queue_after_commit(session, server_event("server.usage", server, usage=kind, data=data or {}))
+
+
+async def create_server(
+    session: AsyncSession, platform: Platform, principal: Principal, data: ServerCreate
+) -> tuple[Server, str]:
+    """Create a server (and its first access key); returns it and the access key, shown only now."""
+    org = None
+    if data.org_id is not None:
+        org, _ = await require_org_role(session, principal, data.org_id, OrgRole.MEMBER)
+    source = data.source.model_dump()
+    env, secret_env = dict(data.env or {}), dict(data.secret_env or {})
+    if source["type"] == "command" and not (principal.is_admin or platform.settings.runtime.allow_user_commands):
+        raise Forbidden(
+            "Only administrators can deploy command sources on this instance; deploy a package or catalog "
+            "entry instead.",
+            code="command_not_allowed",
+        )
+    if source["type"] == "catalog":
+        entry = await catalog.get_entry(session, source["name"], source.get("version"))
+        resolved = resolve(
+            catalog.parse_server_json(entry.document), name_version=entry.version, env=env, secret_env=secret_env
+        )
+        source, env, secret_env = resolved.source, resolved.env, resolved.secret_env
+    runnable_type = source["package"]["type"] if source["type"] == "catalog" else source["type"]
+    runtime_type = platform.runtimes.for_source(runnable_type)
+    if runtime_type is None:
+        raise Conflict(
+            f"No configured runtime can run {runnable_type} sources yet (configured: "
+            f"{', '.join(platform.runtimes.configured)}); deploy a package, catalog or command source.",
+            code="runtime_unavailable",
+        )
+    await ensure_server_quota(session, user=None if org else principal.user, org=org)
+    repository = ServerRepository(session)
+    server_id = uuid.uuid4()
+    resources = data.resources or Resources()
+    server = await repository.add(
+        Server(
+            id=server_id,
+            name=data.name,
+            slug=await _unique_slug(repository, data.name),
+            owner_user_id=None if org else principal.user_id,
+            org_id=org.id if org else None,
+            created_by=principal.user_id,
+            source=source,
+            runtime=runtime_type,
+            node=platform.settings.runtime.node_name,
+            env=env,
+            config=dict(data.config or {}),
+            secret_env=_sealed(platform, server_id, secret_env),
+            resources=resources.model_dump(),
+            network=data.network or "default",
+            isolation=data.isolation or Isolation.SHARED,
+            desired_state=DesiredState.RUNNING if data.start else DesiredState.STOPPED,
+            status=ServerStatus.PENDING if data.start else ServerStatus.STOPPED,
+        )
+    )
+    _, access_key = await keys.add_key(session, platform, server, "default", principal.user_id)
+    add_usage(session, server, "create", {"source": runnable_type})
+    await lifecycle_jobs.enqueue_reconcile(session, server)
+    queue_after_commit(session, server_event("server.created", server))
+    return server, access_key
+
+
+def _sealed(platform: Platform, server_id: uuid.UUID, values: dict[str, str]) -> dict[str, str]:
+    box = platform.keys.secrets
+    return {name: box.encrypt(value, secret_context(server_id, name)) for name, value in values.items()}
+
+
+async def get_visible(
+    session: AsyncSession, principal: Principal, server_id: uuid.UUID, *, for_update: bool = False
+) -> Server:
+    server = await ServerRepository(session).visible(principal, server_id, for_update=for_update)
+    if server is None:
+        raise NotFound("No server with this id.")
+    return server
+
+
+async def get_modifiable(session: AsyncSession, principal: Principal, server_id: uuid.UUID) -> Server:
+    """A server the principal may change: its own, or its org's with at least the member role."""
+    server = await get_visible(session, principal, server_id, for_update=True)
+    if server.org_id is not None and not principal.is_admin:
+        await require_org_role(session, principal, server.org_id, OrgRole.MEMBER)
+    elif server.owner_user_id != principal.user_id and not principal.is_admin:
+        raise Forbidden("Only the server's owner can change it.", code="insufficient_role")
+    return server
+
+
+async def list_servers(
+    session: AsyncSession, principal: Principal, *, org_id: uuid.UUID | None, limit: int, cursor: str | None
+) -> tuple[list[Server], str | None]:
+    return await ServerRepository(session).page(principal, org_id=org_id, limit=limit, cursor=cursor)
+
+
+async def update_server(
+    session: AsyncSession, platform: Platform, principal: Principal, server_id: uuid.UUID, changes: ServerUpdate
+) -> Server:
+    server = await get_modifiable(session, principal, server_id)
+    given = changes.model_fields_set
+    if "name" in given and changes.name is not None:
+        server.name = changes.name
+    runtime_changed = False
+    if "env" in given and changes.env is not None:
+        server.env, runtime_changed = dict(changes.env), True
+    if "config" in given and changes.config is not None:
+        server.config, runtime_changed = dict(changes.config), True
+    if "secret_env" in given and changes.secret_env is not None:
+        sealed = dict(server.secret_env)
+        for name, value in changes.secret_env.items():
+            if value is None:
+                sealed.pop(name, None)
+            else:
+                sealed[name] = platform.keys.secrets.encrypt(value, secret_context(server.id, name))
+        server.secret_env, runtime_changed = sealed, True
+    if "resources" in given and changes.resources is not None:
+        server.resources, runtime_changed = changes.resources.model_dump(), True
+    if "network" in given and changes.network is not None:
+        server.network, runtime_changed = changes.network, True
+    if "isolation" in given and changes.isolation is not None:
+        server.isolation, runtime_changed = changes.isolation, True
+    if runtime_changed:
+        server.generation += 1
+        server.consecutive_crashes = 0  # a changed configuration deserves a fresh start
+        if server.desired_state is DesiredState.RUNNING:
+            await lifecycle_jobs.enqueue_reconcile(session, server)
+    server.updated_at = utcnow()
+    await session.flush()
+    queue_after_commit(session, server_event("server.updated", server))
+    return server
+
+
+async def delete_server(session: AsyncSession, principal: Principal, server_id: uuid.UUID) -> None:
+    server = await get_modifiable(session, principal, server_id)
+    await lifecycle_jobs.enqueue_teardown(session, server)
+    await ServerRepository(session).delete(server)
+    queue_after_commit(session, server_event("server.deleted", server))
+
+
+async def set_desired(session: AsyncSession, principal: Principal, server_id: uuid.UUID, action: str) -> Server:
+    """start, stop, restart or redeploy: record what should be, and let the lifecycle layer make it so."""
+    server = await get_modifiable(session, principal, server_id)
+    if action == "stop":
+        server.desired_state = DesiredState.STOPPED
+    else:
+        server.desired_state = DesiredState.RUNNING
+        server.consecutive_crashes = 0
+        if action in ("restart", "redeploy"):
+            server.generation += 1
+    await session.flush()
+    add_usage(session, server, action, {"generation": server.generation})
+    await lifecycle_jobs.enqueue_reconcile(session, server, refresh=action == "redeploy")
+    queue_after_commit(session, server_event("server.desired", server, action=action))
+    return server

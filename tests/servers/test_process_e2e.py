@@ -1,0 +1,162 @@
+"""End to end with the real process runtime: a catalog server installed from PyPI, and the fixture server as a
+command source, deployed through the API, run in the sandbox, crashed, restarted, stopped and deleted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from mcphost.settings import Settings
+from tests.conftest import make_settings
+from tests.servers.hosting import QUICK, status_of
+from tests.support.accounts import Account, sign_up
+from tests.support.waiting import eventually
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "echo_server.py"
+PROCESS = QUICK | {
+    "runtime": QUICK["runtime"] | {"default": "process", "sandbox": "required", "start_timeout_seconds": 60}
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path / "home", database_url, **PROCESS)
+
+
+@pytest.fixture
+async def admin(client: httpx.AsyncClient) -> Account:
+    return await sign_up(client, "admin@example.com")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def _instance_pids(app: FastAPI, server_id: str) -> list[int]:
+    import uuid
+
+    running = app.state.platform.agent.running.get(uuid.UUID(server_id))
+    return [running.instance.pid] if running is not None else []
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int(
+                    next(
+                        line for line in (entry / "status").read_text().splitlines() if line.startswith("PPid:")
+                    ).split()[1]
+                )
+            except (OSError, StopIteration):
+                continue
+            if ppid == pid:
+                found += [int(entry.name), *_descendants(int(entry.name))]
+    return found
+
+
+async def _fixture_server(client: httpx.AsyncClient, admin: Account, **body: Any) -> dict[str, Any]:
+    source = {"type": "command", "command": [sys.executable, str(FIXTURE)]}
+    response = await client.post(
+        "/api/servers", json={"name": "fixture", "source": source} | body, headers=admin.headers
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def test_catalog_time_server_runs_and_lists_its_tools(client: httpx.AsyncClient, admin: Account) -> None:
+    created = await client.post(
+        "/api/servers",
+        json={"name": "time", "source": {"type": "catalog", "name": "io.github.modelcontextprotocol/time"}},
+        headers=admin.headers,
+    )
+    server = created.json()
+
+    running = await status_of(client, admin, server["id"], "running", "error", timeout=180)
+
+    assert running["status"] == "running", running["status_reason"]
+    capabilities = (await client.get(f"/api/servers/{server['id']}/capabilities", headers=admin.headers)).json()
+    assert {"get_current_time", "convert_time"} <= {tool["name"] for tool in capabilities["tools"]}
+    manifest = (await client.get(f"/api/servers/{server['id']}/manifest", headers=admin.headers)).json()
+    assert manifest["serverInfo"]["name"] == "mcp-time"
+
+
+async def test_a_server_that_exits_is_restarted_and_stop_leaves_no_process(
+    app: FastAPI, client: httpx.AsyncClient, admin: Account
+) -> None:
+    server = await _fixture_server(client, admin)
+    await status_of(client, admin, server["id"], "running", timeout=60)
+    [first] = _instance_pids(app, server["id"])
+    tree = [first, *_descendants(first)]
+
+    os.killpg(os.getpgid(first), signal.SIGKILL)
+    restarted = await eventually(
+        lambda: client.get(f"/api/servers/{server['id']}", headers=admin.headers),
+        lambda r: r.json()["status"] == "running" and r.json()["restart_count"] == 1,
+        timeout=60,
+        what="a restart",
+    )
+    [second] = _instance_pids(app, server["id"])
+    assert second != first and restarted.json()["restart_count"] == 1
+    second_tree = [second, *_descendants(second)]
+
+    await client.post(f"/api/servers/{server['id']}/stop", headers=admin.headers)
+    await status_of(client, admin, server["id"], "stopped", timeout=30)
+
+    assert not [pid for pid in tree + second_tree if _alive(pid)]
+
+
+async def test_a_server_that_dies_at_start_is_an_error_with_its_output(
+    client: httpx.AsyncClient, admin: Account
+) -> None:
+    server = await _fixture_server(client, admin, env={"FIXTURE_FAIL_AT_START": "1"})
+
+    failed = await status_of(client, admin, server["id"], "error", timeout=60)
+
+    assert "exited with code 3" in failed["status_reason"]
+    assert "missing configuration FIXTURE_SETTING" in failed["status_reason"]
+
+
+async def test_delete_leaves_no_process_and_no_data(
+    app: FastAPI, client: httpx.AsyncClient, admin: Account, settings: Settings
+) -> None:
+    server = await _fixture_server(client, admin)
+    await status_of(client, admin, server["id"], "running", timeout=60)
+    [pid] = _instance_pids(app, server["id"])
+    tree = [pid, *_descendants(pid)]
+
+    await client.delete(f"/api/servers/{server['id']}", headers=admin.headers)
+
+    async def gone() -> bool:
+        return not any(_alive(p) for p in tree) and not (settings.home / "servers" / server["id"]).exists()
+
+    await eventually(gone, bool, timeout=30, what="the process and data gone")
+
+
+async def test_secrets_reach_the_server_but_no_log_line(
+    app: FastAPI, client: httpx.AsyncClient, admin: Account
+) -> None:
+    server = await _fixture_server(client, admin, secret_env={"API_TOKEN": "tok-9f8e7d-secret"})
+    await status_of(client, admin, server["id"], "running", timeout=60)
+    import uuid
+
+    running = app.state.platform.agent.running[uuid.UUID(server["id"])]
+    report = await running.session.call_tool("whoami", {})
+    await app.state.platform.agent.logs.flush()
+    logs = (await client.get(f"/api/servers/{server['id']}/logs?tail=5000", headers=admin.headers)).text
+
+    assert "tok-9f8e7d-secret" in report["content"][0]["text"]
+    assert "MCPHOST_SECRET_KEY" not in report["content"][0]["text"]
+    assert "tok-9f8e7d-secret" not in logs
