@@ -3,6 +3,7 @@ restart with backoff, crash loops, failures at install and start, health checks,
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import httpx
@@ -195,3 +196,23 @@ async def test_platform_lines_and_server_output_are_logged(
     assert any(line.startswith("preparing fake-server") for line in logged)
     assert any(line.startswith("running") for line in logged)
     assert orjson.dumps(logged)
+
+
+async def test_capabilities_are_synced_again_when_the_server_says_they_changed(
+    app: FastAPI, client: httpx.AsyncClient, owner: Account
+) -> None:
+    server = await deploy(client, owner)
+    await status_of(client, owner, server["id"], "running")
+    running = app.state.platform.agent.running[uuid.UUID(server["id"])]
+
+    await running.session.call_tool("grow", {})
+
+    async def tools() -> list[str]:
+        capabilities = (await client.get(f"/api/servers/{server['id']}/capabilities", headers=owner.headers)).json()
+        return [tool["name"] for tool in capabilities["tools"]]
+
+    assert await eventually(tools, lambda names: "grown_2" in names, what="the new tool") == [
+        "echo",
+        "crash",
+        "grown_2",
+    ]

@@ -6,7 +6,8 @@ use exactly the channel a real stdio server gives them. Its behaviour follows th
   FAKE_EXIT_AFTER_CALLS=N    exits with 7 after N tools/call requests
   FAKE_IGNORE_PINGS=1        stops answering ping (a hung server)
   FAKE_EXIT_AFTER_SECONDS=S  exits with 1 S seconds after it was initialized
-Preparing the package identifier ``missing-package`` fails, as a registry would.
+Calling the tool ``grow`` adds a tool and sends ``notifications/tools/list_changed``. Preparing the package
+identifier ``missing-package`` fails, as a registry would.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class FakeInstance(Instance):
         self._exit: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._logs: asyncio.Queue[str | None] = asyncio.Queue()
         self._calls = 0
+        self._tools = list(TOOLS)
         self._client: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._server_task: asyncio.Task[None] | None = None
 
@@ -94,6 +96,9 @@ class FakeInstance(Instance):
                 if reply is None:
                     continue
                 writer.write(orjson.dumps(reply) + b"\n")
+                if message.get("method") == "tools/call" and (message.get("params") or {}).get("name") == "grow":
+                    changed = {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}
+                    writer.write(orjson.dumps(changed) + b"\n")
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
             pass
@@ -117,10 +122,13 @@ class FakeInstance(Instance):
                 return None
             result = {}
         elif method == "tools/list":
-            result = {"tools": TOOLS}
+            result = {"tools": self._tools}
         elif method == "tools/call":
             self._calls += 1
             limit = env.get("FAKE_EXIT_AFTER_CALLS")
+            if params.get("name") == "grow":
+                number = len(self._tools)
+                self._tools.append({"name": f"grown_{number}", "inputSchema": {"type": "object"}})
             if params.get("name") == "crash" or (limit and self._calls > int(limit)):
                 self._logs.put_nowait("fake: exiting")
                 self._finish(7)
