@@ -5,13 +5,14 @@
 #   make test                   run the test suite (PYTEST_ARGS="-k orgs -x"; on PostgreSQL: see README)
 #   make lint                   ruff (lint + format check) and mypy
 #   make fmt                    apply ruff's fixes and formatting
+#   make bench                  run the benchmarks in bench/ (figures in docs/benchmarks.md)
 #   make clean                  remove the virtualenv, caches and build output
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LINT_PATHS := src tests scripts
+LINT_PATHS := src tests scripts bench
 
 # pytest-xdist spreads the tests over the CPUs. Many tests wait on subprocesses and databases, so it pays off even
 # on 2 cores (measured: 59s with -n auto against 90s serially). PYTEST_WORKERS=0 runs serially (for pdb);
@@ -21,13 +22,14 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt clean
+.PHONY: help install run test lint fmt bench clean
 
 help:
 	@echo "make run    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS='--port 9000' to change)"
 	@echo "make test   run the tests (PYTEST_ARGS='-x -k tokens' adds pytest options, PYTEST_WORKERS=0 runs serially)"
 	@echo "make lint   ruff check, ruff format --check and mypy"
 	@echo "make fmt    apply ruff fixes and formatting"
+	@echo "make bench  run the benchmarks (see docs/benchmarks.md)"
 	@echo "make clean  remove $(VENV), caches and build output"
 
 # The virtualenv. Debian and Ubuntu ship Python's venv/ensurepip modules separately (python3-venv); without them
@@ -80,6 +82,11 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 	$(BIN)/ruff format $(LINT_PATHS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/mcp_stdio_roundtrip.py
+	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/hosted_memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist src/*.egg-info

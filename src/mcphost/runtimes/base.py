@@ -135,7 +135,9 @@ class Runtime(ABC):
 
     @abstractmethod
     async def prepare(self, source: dict[str, Any], progress: Progress) -> Artifact:
-        """Install, pull or build what the source names; cached, so preparing twice is cheap."""
+        """Install, pull or build what the source names; cached, so preparing twice is cheap. A redeploy passes
+        ``refresh: True`` in the source: rebuild or re-pull what can change under the same name (an image tag, a
+        git branch); an unpinned package is resolved to its newest version every time anyway."""
 
     @abstractmethod
     async def start(self, spec: LaunchSpec) -> Instance:
