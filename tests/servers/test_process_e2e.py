@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from mcphost.mcp.jsonrpc import ConnectionClosed
 from mcphost.settings import Settings
 from tests.conftest import make_settings
 from tests.servers.hosting import QUICK, status_of
@@ -160,3 +161,49 @@ async def test_secrets_reach_the_server_but_no_log_line(
     assert "tok-9f8e7d-secret" in report["content"][0]["text"]
     assert "MCPHOST_SECRET_KEY" not in report["content"][0]["text"]
     assert "tok-9f8e7d-secret" not in logs
+
+
+async def test_a_streamable_http_command_server_runs_behind_a_free_port(
+    client: httpx.AsyncClient, admin: Account
+) -> None:
+    http_server = Path(__file__).resolve().parents[1] / "fixtures" / "http_server.py"
+    source = {
+        "type": "command",
+        "command": [sys.executable, str(http_server), "{port}"],
+        "transport": "streamable-http",
+        "url": "http://127.0.0.1:{port}/mcp",
+    }
+    created = await client.post("/api/servers", json={"name": "http", "source": source}, headers=admin.headers)
+
+    running = await status_of(client, admin, created.json()["id"], "running", "error", timeout=60)
+
+    assert running["status"] == "running", running["status_reason"]
+    capabilities = (await client.get(f"/api/servers/{running['id']}/capabilities", headers=admin.headers)).json()
+    assert {"echo", "add"} <= {tool["name"] for tool in capabilities["tools"]}
+
+
+async def test_a_server_that_exits_after_n_calls_is_restarted_and_counted(
+    app: FastAPI, client: httpx.AsyncClient, admin: Account
+) -> None:
+    import uuid
+
+    server = await _fixture_server(client, admin, env={"FIXTURE_EXIT_AFTER_CALLS": "2"})
+    await status_of(client, admin, server["id"], "running", timeout=60)
+    session = app.state.platform.agent.running[uuid.UUID(server["id"])].session
+
+    answers = [await session.call_tool("echo", {"text": f"call {n}"}) for n in range(2)]
+    with pytest.raises(ConnectionClosed):
+        await session.call_tool("echo", {"text": "one too many"})
+    restarted = await eventually(
+        lambda: client.get(f"/api/servers/{server['id']}", headers=admin.headers),
+        lambda r: r.json()["status"] == "running" and r.json()["restart_count"] == 1,
+        timeout=60,
+        what="the restart",
+    )
+    metrics = (await client.get(f"/api/servers/{server['id']}/metrics", headers=admin.headers)).json()
+
+    assert [answer["content"][0]["text"] for answer in answers] == ["call 0", "call 1"]
+    assert restarted.json()["restart_count"] == 1
+    assert metrics["totals"]["crash"] == 1 and metrics["totals"]["restart"] == 1
+    crash = next(event for event in metrics["events"] if event["kind"] == "crash")
+    assert crash["data"]["exit_code"] == 7

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from mcphost.db.base import utcnow
 from mcphost.jobs.registry import JobContext, JobRegistry
+from mcphost.mcp.http import HttpConnection
 from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
 from mcphost.mcp.session import McpSession, ProtocolError
 from mcphost.mcp.stdio import StdioConnection
@@ -49,7 +50,7 @@ class Running:
     slug: str
     generation: int
     instance: Instance
-    connection: StdioConnection | None = None
+    connection: StdioConnection | HttpConnection | None = None
     session: McpSession | None = None
     recent: deque[str] = field(default_factory=lambda: deque(maxlen=20))
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -200,15 +201,24 @@ class NodeAgent:
         running.tasks.append(asyncio.create_task(self._watch(running), name=f"watch:{server.slug}"))
         running.tasks.append(asyncio.create_task(self._check_health(running), name=f"health:{server.slug}"))
 
+    def _connect(self, running: Running) -> StdioConnection | HttpConnection:
+        instance = running.instance
+        if instance.transport == "streamable-http":
+            if instance.url is None:
+                raise ProtocolError("the runtime did not say where the server listens")
+            return HttpConnection(instance.url)
+        if instance.stdio is None:
+            raise ProtocolError("the runtime gave no stdio channel for a stdio server")
+        return StdioConnection(instance.stdio[0], instance.stdio[1], name=running.slug).start()
+
     async def _handshake(self, running: Running) -> tuple[dict[str, Any], dict[str, Any]]:
-        stdio = running.instance.stdio
-        if stdio is None:
-            raise ProtocolError("only stdio servers are supported by this node agent")
-        connection = StdioConnection(stdio[0], stdio[1], name=running.slug).start()
+        connection = self._connect(running)
         running.connection = connection
         running.session = session = McpSession(connection, timeout=self.settings.start_timeout_seconds)
         exited = asyncio.ensure_future(running.instance.wait())
-        handshake = asyncio.ensure_future(self._initialize(session))
+        handshake = asyncio.ensure_future(
+            self._initialize(session, until_listening=isinstance(connection, HttpConnection))
+        )
         done, _ = await asyncio.wait({exited, handshake}, return_when=asyncio.FIRST_COMPLETED)
         if handshake not in done:
             handshake.cancel()
@@ -218,8 +228,16 @@ class NodeAgent:
         return handshake.result()
 
     @staticmethod
-    async def _initialize(session: McpSession) -> tuple[dict[str, Any], dict[str, Any]]:
-        manifest = await session.initialize()
+    async def _initialize(session: McpSession, *, until_listening: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The handshake and capability sync; an HTTP server is retried until it listens (the caller bounds it)."""
+        while True:
+            try:
+                manifest = await session.initialize()
+                break
+            except ConnectionClosed:
+                if not until_listening:
+                    raise
+                await asyncio.sleep(0.1)
         return manifest.to_dict(), await session.capabilities()
 
     # -- watching -------------------------------------------------------------------------------------------------

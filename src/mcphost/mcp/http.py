@@ -1,0 +1,135 @@
+"""A client connection to a Streamable HTTP MCP server (protocol 2025-03-26 to 2025-11-25).
+
+Each request is a POST; the answer comes as ``application/json`` or as a ``text/event-stream`` that carries
+notifications and, last, the response. The session id the server assigns at ``initialize`` and the negotiated
+protocol version are sent with every later request; ``close()`` ends the session with DELETE. Server messages
+outside a request (the optional GET stream) are not listened to."""
+
+# ruff: noqa: ASYNC109 -- timeouts are per request, as in the stdio connection.
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+
+from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError, Message
+
+log = logging.getLogger(__name__)
+SESSION_HEADER = "mcp-session-id"
+VERSION_HEADER = "mcp-protocol-version"
+
+
+class HttpConnection:
+    def __init__(self, url: str, *, client: httpx.AsyncClient | None = None, headers: dict[str, str] | None = None):
+        self.url = url
+        self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+        self._owns_client = client is None
+        self._headers = dict(headers or {})
+        self._ids = itertools.count(1)
+        self.session_id: str | None = None
+        self.protocol_version: str | None = None
+        self._on_notification: Callable[[Message], object] | None = None
+        self.closed = False
+
+    def on_notification(self, handler: Callable[[Message], object] | None) -> None:
+        self._on_notification = handler
+
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None
+    ) -> dict[str, Any]:
+        request_id = next(self._ids)
+        message: Message = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        response = await self._exchange(message, request_id, timeout)
+        if "error" in response:
+            raise JsonRpcError.from_response(response)
+        result = response.get("result") or {}
+        if method == "initialize" and isinstance(result, dict):
+            self.protocol_version = result.get("protocolVersion")
+        return dict(result)
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        message: Message = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        response = await self._post(message, timeout=30)
+        await response.aclose()
+        if response.status_code >= 400:
+            raise ConnectionClosed(f"the server refused the notification: HTTP {response.status_code}")
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            if self.session_id is not None:
+                await self._client.delete(self.url, headers=self._request_headers(), timeout=5)
+        except httpx.HTTPError:
+            pass
+        finally:
+            if self._owns_client:
+                await self._client.aclose()
+
+    def _request_headers(self) -> dict[str, str]:
+        headers = {**self._headers, "accept": "application/json, text/event-stream", "content-type": "application/json"}
+        if self.session_id is not None:
+            headers[SESSION_HEADER] = self.session_id
+        if self.protocol_version is not None:
+            headers[VERSION_HEADER] = self.protocol_version
+        return headers
+
+    async def _post(self, message: Message, *, timeout: float | None) -> httpx.Response:
+        if self.closed:
+            raise ConnectionClosed("the connection was closed")
+        try:
+            request = self._client.build_request(
+                "POST", self.url, content=orjson.dumps(message), headers=self._request_headers(), timeout=timeout
+            )
+            return await self._client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(f"no answer from {self.url} in time") from exc
+        except httpx.HTTPError as exc:
+            raise ConnectionClosed(f"cannot reach {self.url}: {exc}") from exc
+
+    async def _exchange(self, message: Message, request_id: int, timeout: float | None) -> Message:
+        response = await self._post(message, timeout=timeout)
+        try:
+            if response.status_code == 404 and self.session_id is not None:
+                raise ConnectionClosed("the server ended the session (HTTP 404)")
+            if response.status_code >= 400:
+                body = (await response.aread())[:500].decode(errors="replace")
+                raise ConnectionClosed(f"the server answered HTTP {response.status_code}: {body}")
+            if session := response.headers.get(SESSION_HEADER):
+                self.session_id = session
+            kind = response.headers.get("content-type", "")
+            if kind.startswith("text/event-stream"):
+                return await self._from_stream(response, request_id)
+            answer = orjson.loads(await response.aread())
+            if not isinstance(answer, dict):
+                raise ConnectionClosed("the server answered with something that is not a JSON-RPC response")
+            return answer
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(f"no answer from {self.url} in time") from exc
+        except httpx.HTTPError as exc:
+            raise ConnectionClosed(f"the connection to {self.url} failed: {exc}") from exc
+        finally:
+            await response.aclose()
+
+    async def _from_stream(self, response: httpx.Response, request_id: int) -> Message:
+        data: list[str] = []
+        async for line in response.aiter_lines():
+            if line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+            elif line == "" and data:
+                message = orjson.loads("\n".join(data))
+                data.clear()
+                if isinstance(message, dict) and message.get("id") == request_id and "method" not in message:
+                    return message
+                if isinstance(message, dict) and "method" in message and "id" not in message and self._on_notification:
+                    self._on_notification(message)
+        raise ConnectionClosed("the server's event stream ended without the response")
