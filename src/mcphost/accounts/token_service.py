@@ -42,19 +42,19 @@ async def create_token(
     repository = TokenRepository(session)
     if await repository.count_active(principal.user_id) >= MAX_ACTIVE_TOKENS:
         raise QuotaExceeded(f"You have {MAX_ACTIVE_TOKENS} active tokens; revoke one you no longer use.")
-    secret = tokens.new_opaque_token(tokens.PAT_PREFIX)
+    issued = tokens.issue_opaque_token(keys.token_hmac, tokens.PAT_PREFIX)
     expires_at = utcnow() + timedelta(days=data.expires_in_days) if data.expires_in_days else None
     token = await repository.add(
         ApiToken(
             user_id=principal.user_id,
             name=data.name,
-            token_hash=tokens.hash_token(keys.token_hmac, secret),
-            prefix=tokens.display_prefix(secret),
+            token_hash=issued.hash,
+            prefix=issued.prefix,
             scopes=sorted(scope.value for scope in scopes),
             expires_at=expires_at,
         )
     )
-    return token, secret
+    return token, issued.secret
 
 
 async def list_tokens(session: AsyncSession, principal: Principal, *, include_revoked: bool) -> list[ApiToken]:

@@ -20,17 +20,22 @@ _JWT_ALGORITHM = "HS256"
 _JWT_AUDIENCE = "mcphost"
 
 
-def new_opaque_token(prefix: str) -> str:
-    return prefix + secrets.token_urlsafe(32)
-
-
 def hash_token(key: bytes, token: str) -> str:
     return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
-def display_prefix(token: str) -> str:
-    """The leading characters shown in listings so a user can recognise a token without seeing it."""
-    return token[: len(PAT_PREFIX) + 6] if token.startswith(PAT_PREFIX) else token[:12]
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new opaque secret: shown once, stored only as ``hash``; ``prefix`` lets people recognise it."""
+
+    secret: str
+    hash: str
+    prefix: str
+
+
+def issue_opaque_token(key: bytes, kind_prefix: str) -> IssuedToken:
+    secret = kind_prefix + secrets.token_urlsafe(32)
+    return IssuedToken(secret=secret, hash=hash_token(key, secret), prefix=secret[: len(kind_prefix) + 6])
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,13 @@ async def add_key(
     repository = AccessKeyRepository(session)
     if await repository.count_active(server.id) >= MAX_ACTIVE_KEYS:
         raise QuotaExceeded(f"A server has at most {MAX_ACTIVE_KEYS} active access keys; revoke one first.")
-    secret = tokens.new_opaque_token(KEY_PREFIX)
+    issued = tokens.issue_opaque_token(platform.keys.token_hmac, KEY_PREFIX)
     key = await repository.add(
         ServerAccessKey(
-            server_id=server.id,
-            name=name,
-            key_hash=tokens.hash_token(platform.keys.token_hmac, secret),
-            prefix=secret[: len(KEY_PREFIX) + 6],
-            created_by=created_by,
+            server_id=server.id, name=name, key_hash=issued.hash, prefix=issued.prefix, created_by=created_by
         )
     )
-    return key, secret
+    return key, issued.secret
 
 
 async def list_keys(session: AsyncSession, server: Server) -> list[ServerAccessKey]:
