@@ -106,7 +106,7 @@ async def test_status_stream_shows_transitions(live: str, client: httpx.AsyncCli
         await client.post(f"/api/servers/{server['id']}/start", headers=owner.headers)
         frames = await stream.events_until(lambda frame: frame.json()["data"]["status"] == "running")
 
-    assert [frame.json()["data"]["status"] for frame in frames] == ["installing", "starting", "running"]
+    assert [frame.json()["data"]["status"] for frame in frames] == ["stopped", "installing", "starting", "running"]
     assert {frame.event for frame in frames} == {"server.status"}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -59,6 +59,7 @@ async def subscription_stream(
     accept: Callable[[Event], bool] = lambda _event: True,
     recheck: Callable[[Event], bool] = lambda _event: False,
     still_allowed: Callable[[], Awaitable[bool]] | None = None,
+    first: Sequence[ServerSentEvent] = (),
 ) -> AsyncIterator[bytes]:
     """Frames the subscription's events the caller may see; comments keep idle connections open.
 
@@ -71,6 +72,8 @@ async def subscription_stream(
     loop = asyncio.get_running_loop()
     async with subscription:
         yield ServerSentEvent(data="", event="ready", retry_ms=2000).encode()
+        for message in first:  # the current state, so a client needs no separate request to start from
+            yield message.encode()
         quiet_until = check_at = loop.time() + heartbeat
         while not subscription.ended:
             if await request.is_disconnected():

@@ -11,8 +11,10 @@ from fastapi.responses import StreamingResponse
 from mcphost.api.deps import PlatformDep, ReadPrincipal, SessionDep
 from mcphost.api.schemas import AUTHENTICATED_ERRORS, IsoDateTime
 from mcphost.errors import NotFound
+from mcphost.events.sse import event_message
 from mcphost.servers import logs, service, streams, usage
 from mcphost.servers.observe_schemas import CapabilitiesOut, LogLineOut, ManifestOut, MetricsOut
+from mcphost.servers.service import server_event
 
 router = APIRouter(prefix="/api/servers/{server_id}", tags=["servers"], responses=AUTHENTICATED_ERRORS)
 SSE: dict[int | str, dict[str, Any]] = {
@@ -56,12 +58,18 @@ async def stream_logs(
     return streams.log_stream(request, platform, server_id, tail)
 
 
-@router.get("/status/stream", response_class=StreamingResponse, responses=SSE, summary="Live status changes (SSE)")
+@router.get(
+    "/status/stream",
+    response_class=StreamingResponse,
+    responses=SSE,
+    summary="Live status (SSE): the current status first, then every change",
+)
 async def stream_status(
     server_id: uuid.UUID, request: Request, principal: ReadPrincipal, session: SessionDep, platform: PlatformDep
 ) -> StreamingResponse:
-    await service.get_visible(session, principal, server_id)
-    return streams.event_stream(request, platform, server_id, frozenset({"server.status"}))
+    server = await service.get_visible(session, principal, server_id)
+    now = server_event("server.status", server, status=server.status.value, reason=server.status_reason)
+    return streams.event_stream(request, platform, server_id, frozenset({"server.status"}), first=[event_message(now)])
 
 
 @router.get("/metrics", summary="Usage events and their counts per interval")

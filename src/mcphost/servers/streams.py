@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import orjson
 from fastapi import Request
@@ -47,7 +47,11 @@ def _access_check(request: Request, platform: Platform, server_id: uuid.UUID):  
 
 
 def event_stream(
-    request: Request, platform: Platform, server_id: uuid.UUID, kinds: frozenset[str]
+    request: Request,
+    platform: Platform,
+    server_id: uuid.UUID,
+    kinds: frozenset[str],
+    first: Sequence[ServerSentEvent] = (),
 ) -> StreamingResponse:
     target = str(server_id)
 
@@ -62,6 +66,7 @@ def event_stream(
             heartbeat=platform.settings.events.sse_heartbeat_seconds,
             accept=accept,
             still_allowed=_access_check(request, platform, server_id),
+            first=first,
         )
     )
 
