@@ -44,6 +44,8 @@ from mcphost.runtimes.supervision import (
     living,
     pump_lines,
     signal_all,
+    start_times,
+    still_running,
 )
 from mcphost.settings import Settings
 
@@ -84,6 +86,7 @@ class ProcessInstance(Instance):
         self._url = url
         self._code: int | None = None
         self._exited = asyncio.Event()
+        self._stopping: dict[int, bytes] = {}
         self._doomed: set[int] = set()  # processes sent SIGKILL, waited for before the instance counts as exited
         self._logs = LogBuffer(max_lines=max_log_lines)
         self._log_task = asyncio.create_task(pump_lines(log_stream, self._logs), name=f"logs-{id}")
@@ -123,20 +126,34 @@ class ProcessInstance(Instance):
     async def stop(self, grace: float) -> int:
         if self._exited.is_set():
             return await self.wait()
+        # Everything of the server now running; stop() returns only once none of it runs any more.
+        self._stopping = start_times([self.pid, *descendants(self.pid)])
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(grace, 0.0)
         stdin = self._process.stdin
         if stdin is not None and grace > 0:
             stdin.close()  # MCP stdio shutdown: end of input first, signals after
             if await self._exits_within(grace / 2):
-                return await self.wait()
+                return await self._gone()
         self._signal(signal.SIGTERM)
         if await self._exits_within(deadline - loop.time()):
-            return await self.wait()
+            return await self._gone()
         self._kill()
         if not await self._exits_within(_KILL_WAIT):
             log.error("instance %s (pid %s) survived SIGKILL for %s s", self.id, self.pid, _KILL_WAIT)
-        return await self.wait()
+        return await self._gone()
+
+    async def _gone(self) -> int:
+        """The exit code, once the processes seen when stopping began have all finished exiting (a process in
+        the sandbox's pid namespace may still be on its way out when the launcher is already gone)."""
+        code = await self.wait()
+        for _ in range(int(_KILL_WAIT / 0.02)):
+            stragglers = still_running(self._stopping)
+            if not stragglers:
+                break
+            signal_all(stragglers, signal.SIGKILL)
+            await asyncio.sleep(0.02)
+        return code
 
     async def _exits_within(self, seconds: float) -> bool:
         try:

@@ -145,6 +145,26 @@ def living(pids: Iterable[int]) -> list[int]:
     return found
 
 
+def start_times(pids: Iterable[int]) -> dict[int, bytes]:
+    """Each running process's start time, which tells it apart from a later process reusing its pid."""
+    found: dict[int, bytes] = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields and fields[0] not in (b"Z", b"X"):
+            found[pid] = fields[19]
+    return found
+
+
+def still_running(seen: dict[int, bytes]) -> list[int]:
+    """Which of the processes seen earlier (by ``start_times``) are still the same processes and running."""
+    now = start_times(seen)
+    return [pid for pid, started in now.items() if seen.get(pid) == started]
+
+
 def signal_all(pids: Iterable[int], signum: int) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
