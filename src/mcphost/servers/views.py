@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mcphost.models import Server
 from mcphost.servers.schemas import Resources, ServerOut
 
@@ -19,7 +17,7 @@ def server_out(server: Server, public_url: str) -> ServerOut:
         slug=server.slug,
         owner_user_id=server.owner_user_id,
         org_id=server.org_id,
-        source=_shown_source(server.source),
+        source=dict(server.source),
         runtime=server.runtime,
         status=server.status,
         status_reason=server.status_reason,
@@ -37,7 +35,3 @@ def server_out(server: Server, public_url: str) -> ServerOut:
         updated_at=server.updated_at,
         last_started_at=server.last_started_at,
     )
-
-
-def _shown_source(source: dict[str, Any]) -> dict[str, Any]:
-    return dict(source)
