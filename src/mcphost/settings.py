@@ -162,6 +162,62 @@ class ServerLogSettings(BaseModel):
     flush_interval_seconds: float = Field(0.5, gt=0, description="How often buffered lines are written.")
 
 
+class GatewaySettings(BaseModel):
+    """The MCP endpoint ``/mcp/{slug}`` that clients connect to."""
+
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the MCP endpoint besides the platform's own "
+        "(e.g. https://app.example.com); '*' allows any. Requests from other origins get 403.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host header values accepted besides the public URL's host and localhost "
+        "(DNS rebinding protection); '*' accepts any.",
+    )
+    max_message_bytes: int = Field(
+        4_194_304, ge=1024, description="Largest JSON-RPC message a client may POST; larger bodies get 413."
+    )
+    request_timeout_seconds: float = Field(
+        120.0, gt=0, description="Longest wait for an upstream answer before the client gets a JSON-RPC error."
+    )
+    rate_limit_per_second: float = Field(
+        100.0, gt=0, description="Sustained requests per second allowed per credential (token bucket)."
+    )
+    rate_limit_burst: int = Field(200, ge=1, description="Requests a credential may send at once above the rate.")
+    session_idle_seconds: float = Field(
+        1800.0, gt=0, description="A client session unused this long is ended (and its per_session instance stopped)."
+    )
+    max_sessions_per_server: int = Field(
+        1000, ge=1, description="Open client sessions per server; more get 503 until some end."
+    )
+    max_instances_per_server: int = Field(
+        20, ge=1, description="Instances a per_user or per_session server may run at once."
+    )
+    event_buffer: int = Field(
+        256, ge=0, description="Server messages kept per session for clients that resume with Last-Event-ID."
+    )
+    credential_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long a checked credential is trusted before it is looked up again "
+        "(revocations apply at once on this replica through events).",
+    )
+
+
+class TraceSettings(BaseModel):
+    """Invocation records: one per request relayed by the gateway."""
+
+    enabled: bool = Field(True, description="Record every gateway request and its answer.")
+    max_payload_chars: int = Field(
+        4096, ge=0, description="Params and results longer than this (as JSON) are cut in the record."
+    )
+    buffer: int = Field(50_000, ge=100, description="Records buffered for writing before new ones are dropped.")
+    flush_interval_seconds: float = Field(0.5, gt=0, description="How often buffered records are written.")
+    retention_days: int = Field(14, ge=1, description="Records older than this are purged.")
+    max_per_server: int = Field(100_000, ge=100, description="Newest records kept per server.")
+
+
 class LogSettings(BaseModel):
     """Process logging."""
 
@@ -204,6 +260,8 @@ class Settings(BaseSettings):
     services: ServiceSettings = Field(default_factory=ServiceSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     server_logs: ServerLogSettings = Field(default_factory=ServerLogSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    traces: TraceSettings = Field(default_factory=TraceSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("home", mode="after")
