@@ -79,6 +79,8 @@ def make_settings(home: Path, database_url: str, **overrides: Any) -> Settings:
         "auth": {"password_hash_memory_kib": 1024, "password_hash_iterations": 1},
         # Hosting servers (the node agent and its job worker) is switched on by the tests about it.
         "runtime": {"host": False, "default": "fake"},
+        # httpx's ASGI transport sends "Host: testserver"; the gateway accepts only hosts it is configured for.
+        "gateway": {"allowed_hosts": ["testserver"]},
     }
     for key, value in overrides.items():
         values[key] = (

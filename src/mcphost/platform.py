@@ -7,14 +7,16 @@ platform is built from a ``Settings`` instance and started and stopped explicitl
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mcphost.db import migrate
 from mcphost.db.session import Database
-from mcphost.events import EventBus, create_bus
+from mcphost.events import Event, EventBus, create_bus
 from mcphost.jobs.registry import JobRegistry
 from mcphost.observability.metrics import Metrics
+from mcphost.observability.traces import TraceRecorder
 from mcphost.runtimes.registry import Runtimes
 from mcphost.security.keys import KeyRing
 from mcphost.services import ServiceManager
@@ -37,6 +39,7 @@ class Platform:
     metrics: Metrics = field(default_factory=Metrics)
     services: ServiceManager = field(default_factory=ServiceManager)
     agent: NodeAgent | None = None
+    traces: TraceRecorder = field(init=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Platform:
@@ -46,8 +49,14 @@ class Platform:
         platform = cls(
             settings=settings, keys=KeyRing(load_secret_key(settings)), db=db, bus=bus, runtimes=Runtimes(settings)
         )
-        db.after_commit = bus.publish
+        db.after_commit = platform._after_commit
+        platform.traces = TraceRecorder(db, settings.traces, platform.metrics)
         return platform
+
+    async def _after_commit(self, events: Sequence[Event]) -> None:
+        """Committed events reach this process's listeners at once (before the request is answered), then the bus."""
+        self.bus.fanout.notify_listeners(events)
+        await self.bus.publish(events)
 
     async def start(self, *, services: bool, host_servers: bool = False) -> None:
         """Start the platform; ``services`` runs the shared background loops, ``host_servers`` runs this node's
@@ -66,6 +75,7 @@ class Platform:
         async with self.db.session_scope() as session:
             await install_builtin_entries(session)
         await self.bus.start()
+        await self.traces.start()
         queues: list[str] = []
         if host_servers:
             from mcphost.servers.agent import NodeAgent
@@ -93,6 +103,7 @@ class Platform:
         await self.services.stop()
         if self.agent is not None:
             await self.agent.stop()
+        await self.traces.stop()
         await self.runtimes.close()
         await self.bus.stop()
         await self.db.dispose()

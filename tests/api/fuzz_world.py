@@ -18,7 +18,8 @@ from fastapi import FastAPI
 
 from mcphost.db.base import utcnow
 from mcphost.jobs import queue
-from mcphost.models import Server
+from mcphost.models import InvocationRecord, Server
+from mcphost.observability.traces import Invocation
 from mcphost.platform import Platform
 from tests.support.accounts import Account, sign_up
 from tests.support.live import serve
@@ -179,6 +180,38 @@ async def add_jobs(platform: Platform) -> list[str]:
             else:
                 await queue.complete(session, job.id, worker, {"ok": True})
     return [str(job_id) for job_id in (queued.id, dead.id, done.id)]
+
+
+async def add_invocations(platform: Platform, server_ids: list[str]) -> list[str]:
+    """Invocation records of the seeded servers, as if the gateway had relayed a tool call and a failed one."""
+    async with platform.db.session_scope() as session:
+        servers = (
+            await session.scalars(sa.select(Server).where(Server.id.in_([uuid.UUID(s) for s in server_ids])))
+        ).all()
+    for server in servers:
+        for request_id, error in ((1, None), (2, {"code": -32602, "message": "Unknown tool"})):
+            platform.traces.record(
+                Invocation(
+                    server_id=server.id,
+                    method="tools/call",
+                    name="echo",
+                    session_id="fuzz",
+                    user_id=None,
+                    key_id=None,
+                    request_id=request_id,
+                    params={"name": "echo", "arguments": {"text": "hi"}},
+                    result=None if error else {"content": [{"type": "text", "text": "hi"}]},
+                    error=error,
+                    started_at=utcnow().timestamp(),
+                    duration=0.001,
+                    request_bytes=50,
+                    response_bytes=50,
+                    server_slug=server.slug,
+                )
+            )
+    await platform.traces.flush()
+    async with platform.db.session_scope() as session:
+        return [str(record_id) for record_id in (await session.scalars(sa.select(InvocationRecord.id))).all()]
 
 
 def is_uuid(value: object) -> bool:

@@ -44,7 +44,16 @@ from schemathesis.core.result import Ok
 
 from mcphost.api import create_app
 from mcphost.settings import Settings
-from tests.api.fuzz_world import Persona, World, add_jobs, is_uuid, populate, serve_in_thread, sync_servers
+from tests.api.fuzz_world import (
+    Persona,
+    World,
+    add_invocations,
+    add_jobs,
+    is_uuid,
+    populate,
+    serve_in_thread,
+    sync_servers,
+)
 from tests.support.accounts import assert_error, sign_up
 
 # Positive data acceptance is left out on purpose: the API rightly refuses some schema-valid input with 422
@@ -109,6 +118,7 @@ def fuzzer(settings: Settings, persona: str) -> Iterator[Fuzzer]:
         world = server.run(populate(server.url))
         world.ids["job_id"] = server.run(add_jobs(app.state.platform))
         server.run(sync_servers(app.state.platform, world.ids["server_id"]))
+        world.ids["invocation_id"] = server.run(add_invocations(app.state.platform, world.ids["server_id"]))
         who = world.persona(persona)
         config = schemathesis.Config.from_dict(
             {
@@ -157,7 +167,7 @@ def _mix_in_known_ids(schema: Any, world: World, who: Persona) -> None:
     def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> st.SearchStrategy[Any]:
         known: dict[str, list[str]] = {}
         for name, value in (path_parameters or {}).items():
-            ids = world.ids.get(name, []) if is_uuid(value) or name == "name" else []
+            ids = world.ids.get(name, []) if is_uuid(value) or name in ("name", "invocation_id") else []
             if context.operation.label == "PATCH /api/users/{user_id}":
                 ids = [user_id for user_id in ids if user_id != who.user_id]
             known[name] = ids

@@ -18,9 +18,15 @@ from mcphost.api.errors import install_error_handlers
 from mcphost.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from mcphost.catalog.router import router as catalog_router
 from mcphost.events.router import router as events_router
+from mcphost.gateway import McpMount
+from mcphost.gateway.app import Gateway
+from mcphost.gateway.invoke import router as invoke_router
+from mcphost.gateway.metadata_router import router as gateway_metadata_router
 from mcphost.jobs.router import router as jobs_router
 from mcphost.orgs.router import router as orgs_router
 from mcphost.platform import Platform
+from mcphost.servers.client_config_router import router as client_config_router
+from mcphost.servers.invocations_router import router as invocations_router
 from mcphost.servers.observe_router import router as server_observe_router
 from mcphost.servers.router import router as servers_router
 from mcphost.settings import Settings
@@ -37,13 +43,16 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
     settings = settings or Settings()
     platform = Platform.create(settings)
     services = settings.services.enabled if run_services is None else run_services
+    gateway = Gateway(platform)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await platform.start(services=services, host_servers=settings.runtime.host)
+        await gateway.start()
         try:
             yield
         finally:
+            await gateway.stop()
             await platform.stop()
 
     app = FastAPI(
@@ -56,18 +65,24 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         openapi_url="/api/openapi.json",
     )
     app.state.platform = platform
+    app.state.gateway = gateway
     app.state.login_throttle = FailureThrottle(settings.auth.login_attempts, settings.auth.login_window_seconds)
     install_error_handlers(app)
     app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics, access_log=settings.logging.access_log)
+    app.add_middleware(McpMount, gateway=gateway)  # outermost: the MCP endpoint skips the API's middleware
     routers = (
         health.router,
+        gateway_metadata_router,
         docs.router,
         auth_router,
         accounts_router,
         orgs_router,
         catalog_router,
         server_observe_router,
+        invocations_router,
+        invoke_router,
+        client_config_router,
         servers_router,
         jobs_router,
         events_router,

@@ -114,6 +114,7 @@ async def _requires_admin(principal: PrincipalDep) -> Principal:
 
 ReadPrincipal = Annotated[Principal, Depends(_requires(TokenScope.READ))]
 WritePrincipal = Annotated[Principal, Depends(_requires(TokenScope.WRITE))]
+InvokePrincipal = Annotated[Principal, Depends(_requires(TokenScope.INVOKE))]
 AdminPrincipal = Annotated[Principal, Depends(_requires_admin)]
 
 

@@ -8,7 +8,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -130,8 +130,25 @@ class LocalFanout:
         self._subscribers: set[Subscription] = set()
         self._replay: deque[Event] = deque(maxlen=replay_size)
         self._queue_size = queue_size
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` synchronously with every event: for caches that must not serve stale answers. It
+        sees this process's events as soon as their transaction commits, and other replicas' when they arrive."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[Event], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def notify_listeners(self, events: Iterable[Event]) -> None:
+        for event in events:
+            for listener in self._listeners:
+                listener(event)
 
     def deliver(self, events: Iterable[Event]) -> None:
+        events = list(events)
+        self.notify_listeners(events)
         for event in events:
             self._replay.append(event)
             for subscriber in list(self._subscribers):

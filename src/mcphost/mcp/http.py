@@ -1,22 +1,33 @@
 """A client connection to a Streamable HTTP MCP server (protocol 2025-03-26 to 2025-11-25).
 
 Each request is a POST; the answer comes as ``application/json`` or as a ``text/event-stream`` that carries
-notifications and, last, the response. The session id the server assigns at ``initialize`` and the negotiated
-protocol version are sent with every later request; ``close()`` ends the session with DELETE. Server messages
-outside a request (the optional GET stream) are not listened to."""
+notifications, server→client requests (answered by POSTing the handler's reply) and, last, the response. The
+session id the server assigns at ``initialize`` and the negotiated protocol version are sent with every later
+request; ``close()`` ends the session with DELETE. Server messages outside a request (the optional GET stream) are
+not listened to."""
 
 # ruff: noqa: ASYNC109 -- timeouts are per request, as in the stdio connection.
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import orjson
 
-from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError, Message
+from mcphost.mcp.jsonrpc import (
+    INTERNAL_ERROR,
+    METHOD_NOT_FOUND,
+    ConnectionClosed,
+    JsonRpcError,
+    Message,
+    error_response,
+    result_response,
+)
 
 log = logging.getLogger(__name__)
 SESSION_HEADER = "mcp-session-id"
@@ -33,10 +44,31 @@ class HttpConnection:
         self.session_id: str | None = None
         self.protocol_version: str | None = None
         self._on_notification: Callable[[Message], object] | None = None
+        self._on_request: Callable[[Message], Awaitable[dict[str, Any]]] | None = None
+        self._serving: dict[Any, asyncio.Task[None]] = {}
         self.closed = False
 
     def on_notification(self, handler: Callable[[Message], object] | None) -> None:
         self._on_notification = handler
+
+    def on_request(self, handler: Callable[[Message], Awaitable[dict[str, Any]]] | None) -> None:
+        """Set the handler of server→client requests that arrive on response streams (-32601 without one)."""
+        self._on_request = handler
+
+    async def roundtrip(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None) -> Message:
+        """Send a request and return the whole response message, error answers included (for relaying)."""
+        request_id = next(self._ids)
+        message: Message = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        return await self._exchange(message, request_id, timeout)
+
+    async def send_raw(self, message: Message) -> None:
+        """POST a notification or a response as it is."""
+        response = await self._post(message, timeout=30)
+        await response.aclose()
+        if response.status_code >= 400:
+            raise ConnectionClosed(f"the server refused the message: HTTP {response.status_code}")
 
     async def request(
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None
@@ -66,6 +98,8 @@ class HttpConnection:
         if self.closed:
             return
         self.closed = True
+        for task in list(self._serving.values()):
+            task.cancel()
         try:
             if self.session_id is not None:
                 await self._client.delete(self.url, headers=self._request_headers(), timeout=5)
@@ -126,10 +160,45 @@ class HttpConnection:
             if line.startswith("data:"):
                 data.append(line[5:].removeprefix(" "))
             elif line == "" and data:
-                message = orjson.loads("\n".join(data))
+                text = "\n".join(data)
                 data.clear()
+                if not text.strip():  # a priming event (an id to resume from, no message)
+                    continue
+                message = orjson.loads(text)
                 if isinstance(message, dict) and message.get("id") == request_id and "method" not in message:
                     return message
-                if isinstance(message, dict) and "method" in message and "id" not in message and self._on_notification:
-                    self._on_notification(message)
+                if isinstance(message, dict) and "method" in message:
+                    self._server_message(message)
         raise ConnectionClosed("the server's event stream ended without the response")
+
+    def _server_message(self, message: Message) -> None:
+        if "id" not in message:
+            if message["method"] == "notifications/cancelled":
+                params = message.get("params")
+                task = self._serving.get(params.get("requestId")) if isinstance(params, dict) else None
+                if task is not None:
+                    task.cancel()
+            if self._on_notification is not None:
+                self._on_notification(message)
+            return
+        task = asyncio.get_running_loop().create_task(self._serve(message))
+        self._serving[message["id"]] = task
+        task.add_done_callback(lambda _: self._serving.pop(message["id"], None))
+
+    async def _serve(self, message: Message) -> None:
+        request_id = message["id"]
+        handler = self._on_request
+        if message["method"] == "ping":
+            reply = result_response(request_id, {})
+        elif handler is None:
+            reply = error_response(request_id, JsonRpcError(METHOD_NOT_FOUND, f"Method not found: {message['method']}"))
+        else:
+            try:
+                reply = result_response(request_id, await handler(message))
+            except JsonRpcError as exc:
+                reply = error_response(request_id, exc)
+            except Exception:
+                log.exception("the request handler failed on %s", message["method"])
+                reply = error_response(request_id, JsonRpcError(INTERNAL_ERROR, "Internal error"))
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            await self.send_raw(reply)

@@ -1,6 +1,7 @@
 """ORM tables, one module per aggregate. Importing this package registers every table on ``Base.metadata``."""
 
 from mcphost.models.catalog import CatalogEntry
+from mcphost.models.invocation import InvocationRecord
 from mcphost.models.job import Job, JobStatus
 from mcphost.models.org import Invitation, Membership, Organization, OrgRole
 from mcphost.models.server import DesiredState, Isolation, Server, ServerAccessKey, ServerStatus
@@ -13,6 +14,7 @@ __all__ = [
     "CatalogEntry",
     "DesiredState",
     "Invitation",
+    "InvocationRecord",
     "Isolation",
     "Job",
     "JobStatus",

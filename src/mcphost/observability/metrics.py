@@ -6,6 +6,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Gateway requests: a relay adds well under a millisecond, a tool call may take many seconds.
+GATEWAY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class Metrics:
@@ -47,6 +49,24 @@ class Metrics:
         )
         self.server_restarts = Counter(
             "mcphost_server_restarts", "Automatic restarts of hosted servers.", ["server"], registry=self.registry
+        )
+        self.gateway_duration = Histogram(
+            "mcphost_gateway_request_duration_seconds",
+            "Time from a gateway request to its answer, by server, JSON-RPC method and outcome (ok, error).",
+            ["server", "method", "outcome"],
+            buckets=GATEWAY_BUCKETS,
+            registry=self.registry,
+        )
+        self.gateway_requests = Counter(
+            "mcphost_gateway_requests",
+            "JSON-RPC requests relayed by the gateway, by server, method and outcome (ok, error).",
+            ["server", "method", "outcome"],
+            registry=self.registry,
+        )
+        self.gateway_traces_dropped = Counter(
+            "mcphost_gateway_traces_dropped",
+            "Invocation records dropped because the trace buffer was full.",
+            registry=self.registry,
         )
 
     def render(self) -> bytes:

@@ -20,14 +20,16 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from mcphost.db.base import utcnow
+from mcphost.gateway.mux import UpstreamMux
 from mcphost.jobs.registry import JobContext, JobRegistry
 from mcphost.mcp.http import HttpConnection
 from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
-from mcphost.mcp.session import McpSession, ProtocolError
+from mcphost.mcp.session import McpSession, ProtocolError, ServerManifest
 from mcphost.mcp.stdio import StdioConnection
 from mcphost.models import DesiredState, LogStream, Server, ServerStatus
 from mcphost.runtimes.base import Instance, RuntimeFailure
 from mcphost.servers import lifecycle_jobs
+from mcphost.servers.instances import InstancePool
 from mcphost.servers.launch import launch_spec, runtime_source
 from mcphost.servers.logs import LogSink
 from mcphost.servers.repository import ServerRepository
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SHARED = "shared"
 HEALTHY_AFTER_SECONDS = 60.0
+#: What the platform's own MCP client declares to servers it shares between clients: the gateway relays these
+#: server→client requests to the client session they belong to (and refuses them for clients that lack them).
+RELAYED_CLIENT_CAPABILITIES: dict[str, Any] = {"sampling": {}, "elicitation": {}}
 _HANDSHAKE_ERRORS = (TimeoutError, ConnectionClosed, JsonRpcError, ProtocolError)
 
 
@@ -57,6 +62,42 @@ class Running:
     stopping: bool = False
     kill_reason: str | None = None
     started: float = field(default_factory=time.monotonic)
+    last_used: float = field(default_factory=time.monotonic)
+    #: Relays the gateway's client sessions over this instance's connection (set once it is initialised).
+    mux: UpstreamMux | None = None
+
+
+def connect(instance: Instance, name: str) -> StdioConnection | HttpConnection:
+    """The MCP client connection to a started instance."""
+    if instance.transport == "streamable-http":
+        if instance.url is None:
+            raise ProtocolError("the runtime did not say where the server listens")
+        return HttpConnection(instance.url)
+    if instance.stdio is None:
+        raise ProtocolError("the runtime gave no stdio channel for a stdio server")
+    return StdioConnection(instance.stdio[0], instance.stdio[1], name=name).start()
+
+
+async def initialize(
+    session: McpSession, capabilities: dict[str, Any], client_info: dict[str, Any] | None = None
+) -> ServerManifest:
+    """The MCP handshake; an HTTP server is retried until it listens (the caller bounds the wait)."""
+    while True:
+        try:
+            return await session.initialize(client_info=client_info, capabilities=capabilities)
+        except ConnectionClosed:
+            if not isinstance(session.connection, HttpConnection):
+                raise
+            await asyncio.sleep(0.1)
+
+
+def relay_through_mux(running: Running, request_timeout: float) -> UpstreamMux:
+    """Let the gateway relay client sessions over the instance's connection."""
+    assert running.connection is not None
+    running.mux = mux = UpstreamMux(running.connection, name=running.slug, request_timeout=request_timeout)
+    running.connection.on_request(mux.on_request)
+    running.connection.on_notification(mux.on_notification)
+    return mux
 
 
 class NodeAgent:
@@ -67,6 +108,7 @@ class NodeAgent:
         self.running: dict[uuid.UUID, Running] = {}
         self._locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._syncs: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self.instances = InstancePool(self)
 
     @property
     def node(self) -> str:
@@ -81,8 +123,9 @@ class NodeAgent:
         await self._bring_back()
 
     async def stop(self) -> None:
+        await self.instances.stop_all()
         for running in list(self.running.values()):
-            self._say(running.server_id, "stopping: the platform is shutting down")
+            self.say(running.server_id, "stopping: the platform is shutting down")
             await self._stop_instance(running)
         await self.logs.stop()
 
@@ -111,13 +154,15 @@ class NodeAgent:
 
     async def reconcile(self, server_id: uuid.UUID, *, refresh: bool = False) -> None:
         async with self._locks[server_id]:
-            server = await self._load(server_id)
+            server = await self.load(server_id)
             current = self.running.get(server_id)
             if server is None:
+                await self.instances.stop_server(server_id)
                 if current is not None:
                     await self._stop_instance(current)
                 return
             if server.desired_state is DesiredState.STOPPED:
+                await self.instances.stop_server(server_id)
                 await self._bring_down(server, current)
                 return
             if server.consecutive_crashes >= self.settings.crash_loop_restarts:
@@ -127,6 +172,7 @@ class NodeAgent:
                 return
             if current is not None:
                 await self._stop_instance(current)
+            await self.instances.stop_server(server_id)
             await self._launch(server, refresh=refresh)
 
     async def _bring_down(self, server: Server, current: Running | None) -> None:
@@ -135,7 +181,7 @@ class NodeAgent:
                 await transition(self.platform.db, server.id, ServerStatus.STOPPED)
             return
         await transition(self.platform.db, server.id, ServerStatus.STOPPING)
-        self._say(server.id, "stopping")
+        self.say(server.id, "stopping")
         code = await self._stop_instance(current)
         await transition(
             self.platform.db,
@@ -154,7 +200,7 @@ class NodeAgent:
         source = runtime_source(server) | ({"refresh": True} if refresh else {})
 
         async def progress(line: str) -> None:
-            self._say(server.id, line)
+            self.say(server.id, line)
 
         try:
             artifact = await runtime.prepare(source, progress)
@@ -196,51 +242,32 @@ class NodeAgent:
             last_started_at=utcnow(),
             warnings=warnings,
         )
-        self._say(server.id, f"running ({manifest.get('serverInfo', {}).get('name', 'server')})")
+        self.say(server.id, f"running ({manifest.get('serverInfo', {}).get('name', 'server')})")
         self.platform.metrics.server_up.labels(server.slug).set(1)
         running.tasks.append(asyncio.create_task(self._watch(running), name=f"watch:{server.slug}"))
         running.tasks.append(asyncio.create_task(self._check_health(running), name=f"health:{server.slug}"))
 
-    def _connect(self, running: Running) -> StdioConnection | HttpConnection:
-        instance = running.instance
-        if instance.transport == "streamable-http":
-            if instance.url is None:
-                raise ProtocolError("the runtime did not say where the server listens")
-            return HttpConnection(instance.url)
-        if instance.stdio is None:
-            raise ProtocolError("the runtime gave no stdio channel for a stdio server")
-        return StdioConnection(instance.stdio[0], instance.stdio[1], name=running.slug).start()
-
     async def _handshake(self, running: Running) -> tuple[dict[str, Any], dict[str, Any]]:
-        connection = self._connect(running)
+        connection = connect(running.instance, running.slug)
         running.connection = connection
         running.session = session = McpSession(connection, timeout=self.settings.start_timeout_seconds)
         exited = asyncio.ensure_future(running.instance.wait())
-        handshake = asyncio.ensure_future(
-            self._initialize(session, until_listening=isinstance(connection, HttpConnection))
-        )
+        handshake = asyncio.ensure_future(self._initialize(session))
         done, _ = await asyncio.wait({exited, handshake}, return_when=asyncio.FIRST_COMPLETED)
         if handshake not in done:
             handshake.cancel()
             raise ConnectionClosed(f"exited with code {exited.result()}")
         exited.cancel()
-        connection.on_notification(lambda message: self._on_notification(running, message))
+        mux = relay_through_mux(running, self.platform.settings.gateway.request_timeout_seconds)
+        connection.on_notification(lambda message: self._on_notification(running, mux, message))
         return handshake.result()
 
-    @staticmethod
-    async def _initialize(session: McpSession, *, until_listening: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The handshake and capability sync; an HTTP server is retried until it listens (the caller bounds it)."""
-        while True:
-            try:
-                manifest = await session.initialize()
-                break
-            except ConnectionClosed:
-                if not until_listening:
-                    raise
-                await asyncio.sleep(0.1)
-        return manifest.to_dict(), await session.capabilities()
-
     # -- watching -------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _initialize(session: McpSession) -> tuple[dict[str, Any], dict[str, Any]]:
+        manifest = await initialize(session, RELAYED_CLIENT_CAPABILITIES)
+        return manifest.to_dict(), await session.capabilities()
 
     async def _pump_logs(self, running: Running) -> None:
         async for line in running.instance.log_lines():
@@ -258,7 +285,7 @@ class NodeAgent:
             await self._after_crash(running, code)
 
     async def _after_crash(self, running: Running, code: int) -> None:
-        server = await self._load(running.server_id)
+        server = await self.load(running.server_id)
         if server is None:
             return
         crashes = server.consecutive_crashes + 1
@@ -271,7 +298,7 @@ class NodeAgent:
         delay = min(
             self.settings.restart_backoff_seconds * 2 ** (crashes - 1), self.settings.restart_backoff_max_seconds
         )
-        self._say(server.id, f"{why}; restarting in {delay:.0f}s")
+        self.say(server.id, f"{why}; restarting in {delay:.0f}s")
         await transition(
             self.platform.db,
             server.id,
@@ -296,7 +323,7 @@ class NodeAgent:
                 await running.session.ping(timeout=self.settings.health_check_timeout_seconds)
             except (TimeoutError, JsonRpcError):
                 failures += 1
-                self._say(running.server_id, f"did not answer ping ({failures}/{limit})")
+                self.say(running.server_id, f"did not answer ping ({failures}/{limit})")
                 if failures >= limit:
                     running.kill_reason = f"stopped answering ping ({limit} times)"
                     await running.instance.stop(self.settings.stop_grace_seconds)
@@ -316,7 +343,8 @@ class NodeAgent:
                 .values(consecutive_crashes=0)
             )
 
-    def _on_notification(self, running: Running, message: dict[str, Any]) -> None:
+    def _on_notification(self, running: Running, mux: UpstreamMux, message: dict[str, Any]) -> None:
+        mux.on_notification(message)
         if str(message.get("method", "")).endswith("/list_changed") and running.server_id not in self._syncs:
             self._syncs[running.server_id] = asyncio.create_task(self._resync(running))
 
@@ -331,7 +359,7 @@ class NodeAgent:
                         .where(Server.id == running.server_id)
                         .values(capabilities=capabilities, capabilities_synced_at=utcnow())
                     )
-                self._say(running.server_id, "capabilities changed; synced")
+                self.say(running.server_id, "capabilities changed; synced")
         except (*_HANDSHAKE_ERRORS,):
             log.warning("capability sync of %s failed", running.slug)
         finally:
@@ -362,6 +390,7 @@ class NodeAgent:
 
     async def teardown(self, server_id: uuid.UUID) -> None:
         async with self._locks[server_id]:
+            await self.instances.stop_server(server_id)
             current = self.running.get(server_id)
             if current is not None:
                 await self._stop_instance(current)
@@ -372,7 +401,7 @@ class NodeAgent:
 
     async def _give_up(self, server: Server, reason: str, recent: list[str], crashes: int | None = None) -> None:
         """Put the server in ``error`` with the reason and its last output; it stays there until started again."""
-        self._say(server.id, reason)
+        self.say(server.id, reason)
         detail = reason + ("\n--- last output ---\n" + "\n".join(recent) if recent else "")
         await transition(
             self.platform.db,
@@ -384,10 +413,10 @@ class NodeAgent:
             consecutive_crashes=max(crashes or 0, self.settings.crash_loop_restarts),
         )
 
-    def _say(self, server_id: uuid.UUID, line: str) -> None:
+    def say(self, server_id: uuid.UUID, line: str) -> None:
         self.logs.add(server_id, LogStream.PLATFORM, line)
 
-    async def _load(self, server_id: uuid.UUID) -> Server | None:
+    async def load(self, server_id: uuid.UUID) -> Server | None:
         async with self.platform.db.session_scope() as session:
             return await ServerRepository(session).get(server_id)
 

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.db.base import utcnow
+from mcphost.db.session import queue_after_commit
 from mcphost.errors import NotFound, QuotaExceeded
 from mcphost.models import Server, ServerAccessKey
 from mcphost.security import tokens
 from mcphost.servers.repository import AccessKeyRepository
+from mcphost.servers.service import server_event
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -46,3 +48,4 @@ async def revoke_key(session: AsyncSession, server: Server, key_id: uuid.UUID) -
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.flush()
+        queue_after_commit(session, server_event("server.key_revoked", server, key_id=str(key.id)))

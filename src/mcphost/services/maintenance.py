@@ -1,4 +1,5 @@
-"""Housekeeping: purge finished jobs past retention, expired login sessions and expired invitations."""
+"""Housekeeping: purge finished jobs past retention, expired login sessions and expired invitations, and
+invocation records past their retention or beyond their server's budget."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from mcphost.db.base import utcnow
 from mcphost.jobs.queue import purge_finished
 from mcphost.models import Invitation, LoginSession
+from mcphost.servers import invocations
 from mcphost.services.loop import ServiceLoop
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ class MaintenanceLoop(ServiceLoop):
     def __init__(self, platform: Platform) -> None:
         super().__init__(platform.settings.services.maintenance_interval_seconds)
         self.platform = platform
+        self._invocations_checked = 0  # records up to this id were within their server's budget
 
     async def run_once(self) -> None:
         now = utcnow()
@@ -33,6 +36,11 @@ class MaintenanceLoop(ServiceLoop):
             jobs = await purge_finished(session, now - retention)
             sessions = await session.execute(sa.delete(LoginSession).where(LoginSession.expires_at < now))
             invitations = await session.execute(sa.delete(Invitation).where(Invitation.expires_at < now))
-        removed = (jobs, sessions.rowcount, invitations.rowcount)  # type: ignore[attr-defined]
+            traces = self.platform.settings.traces
+            newest = await invocations.newest_id(session)
+            cutoff = now - timedelta(days=traces.retention_days)
+            traced = await invocations.purge(session, traces, older_than=cutoff, after_id=self._invocations_checked)
+        self._invocations_checked = newest
+        removed = (jobs, sessions.rowcount, invitations.rowcount, traced)  # type: ignore[attr-defined]
         if any(removed):
-            log.info("maintenance purged %d jobs, %d sessions, %d invitations", *removed)
+            log.info("maintenance purged %d jobs, %d sessions, %d invitations, %d invocation records", *removed)

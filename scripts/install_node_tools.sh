@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Install the Node tools the tests run, each into its own npm prefix under .ci/node (git-ignored):
+#
+#   .ci/node/0.1.16          Node 22 (the npm package `node@22`) and @modelcontextprotocol/conformance 0.1.16
+#   .ci/node/0.2.0-alpha.12  @modelcontextprotocol/conformance 0.2.0-alpha.12 (runs on the Node 22 above)
+#   .ci/node/inspector       @modelcontextprotocol/inspector-cli 1.0.3
+#
+# The conformance suite needs Node >= 22 while Debian 12 ships Node 18-20, hence Node from npm. Idempotent: a
+# prefix whose packages are already at the wanted versions is left alone. Needs only npm (any Node version).
+# MCPHOST_CONFORMANCE_DIR moves the root; tests/gateway/conformance.py looks in the same place.
+#
+#   bash scripts/install_node_tools.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="${MCPHOST_CONFORMANCE_DIR:-.ci/node}"
+CONFORMANCE=@modelcontextprotocol/conformance
+
+# installed_version PREFIX PACKAGE: the version of PACKAGE installed under PREFIX, empty when it is not there.
+installed_version() {
+    local manifest="$1/node_modules/$2/package.json"
+    [ -f "$manifest" ] || return 0
+    sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$manifest" | head -n1
+}
+
+# install PREFIX NAME@VERSION...: install the packages into PREFIX unless all are there already. A partial
+# version (node@22) is satisfied by any release in that line (22.x.y).
+install() {
+    local prefix=$1 spec name want have
+    shift
+    local missing=()
+    for spec in "$@"; do
+        name=${spec%@*}
+        want=${spec##*@}
+        have=$(installed_version "$prefix" "$name")
+        [[ "$have" == "$want" || "$have" == "$want".* ]] || missing+=("$spec")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        echo "$prefix: up to date ($*)"
+        return 0
+    fi
+    echo "$prefix: installing ${missing[*]}"
+    mkdir -p "$prefix"
+    npm install --prefix "$prefix" --save-exact --no-audit --no-fund --no-update-notifier --loglevel=error "$@" \
+        >/dev/null
+}
+
+command -v npm >/dev/null 2>&1 || {
+    echo "error: npm not found (Debian: apt-get install npm)" >&2
+    exit 1
+}
+
+install "$ROOT/0.1.16" node@22 "$CONFORMANCE@0.1.16"
+install "$ROOT/0.2.0-alpha.12" "$CONFORMANCE@0.2.0-alpha.12"
+install "$ROOT/inspector" @modelcontextprotocol/inspector-cli@1.0.3
+
+node22="$ROOT/0.1.16/node_modules/.bin/node"
+echo "node $("$node22" --version) at $node22"
+for version in 0.1.16 0.2.0-alpha.12; do
+    echo "conformance $(PATH="$(dirname "$node22"):$PATH" "$ROOT/$version/node_modules/.bin/conformance" --version)" \
+        "at $ROOT/$version"
+done
+echo "inspector-cli $(installed_version "$ROOT/inspector" @modelcontextprotocol/inspector-cli) at $ROOT/inspector"

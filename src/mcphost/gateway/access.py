@@ -1,0 +1,166 @@
+"""Who may use a server's endpoint: access keys of that server, and personal access tokens with the ``invoke`` scope
+of users who may see it.
+
+A checked credential is cached for a short while (the hot path never waits on the database for a known client);
+anything that could change an answer (a revoked key or token, a server updated or deleted, membership or account
+changes) clears the cache at once through the event bus. Bad credentials are remembered briefly too, so a flood of
+them does not become a flood of queries."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+import sqlalchemy as sa
+
+from mcphost.accounts.principal import authenticate
+from mcphost.db.base import utcnow
+from mcphost.errors import AppError, Unauthorized
+from mcphost.models import Isolation, Server, ServerAccessKey, TokenScope
+from mcphost.security import tokens
+from mcphost.servers.keys import KEY_PREFIX
+from mcphost.servers.repository import visible_to
+
+if TYPE_CHECKING:
+    from mcphost.platform import Platform
+
+NEGATIVE_CACHE_SECONDS: Final = 5.0
+MAX_CACHED: Final = 50_000
+LAST_USED_PRECISION_SECONDS: Final = 60.0
+#: Event kinds after which cached answers may be wrong.
+INVALIDATING_PREFIXES: Final = ("user.", "org.", "server.updated", "server.deleted", "server.key_revoked")
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A credential's right to one server's endpoint."""
+
+    server_id: uuid.UUID
+    slug: str
+    isolation: Isolation
+    #: Who the caller is for isolation and rate limits: ``key:<id>`` or ``user:<id>``.
+    principal: str
+    user_id: uuid.UUID | None
+    key_id: uuid.UUID | None
+
+
+class Denied(Exception):
+    """The request may not reach the server: 401 (no or bad credential), 403 (wrong server) or 404 (unknown)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class AccessResolver:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.ttl = platform.settings.gateway.credential_cache_seconds
+        self._grants: dict[tuple[str, str], tuple[Grant, float]] = {}
+        self._denials: dict[tuple[str, str], tuple[Denied, float]] = {}
+        self._key_used: dict[uuid.UUID, float] = {}
+
+    def invalidate(self, kind: str = "") -> None:
+        if not kind or kind.startswith(INVALIDATING_PREFIXES):
+            self._grants.clear()
+            self._denials.clear()
+
+    async def grant(self, slug: str, credential: str) -> Grant:
+        """The grant of ``credential`` for the server ``slug``; raises ``Denied``."""
+        cache_key = (slug, credential)
+        now = time.monotonic()
+        cached = self._grants.get(cache_key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        denied = self._denials.get(cache_key)
+        if denied is not None and denied[1] > now:
+            raise denied[0]
+        try:
+            grant = await self._lookup(slug, credential)
+        except Denied as exc:
+            if len(self._denials) >= MAX_CACHED:
+                self._denials.clear()
+            self._denials[cache_key] = (exc, now + NEGATIVE_CACHE_SECONDS)
+            raise
+        if self.ttl > 0:
+            if len(self._grants) >= MAX_CACHED:
+                self._grants.clear()
+            self._grants[cache_key] = (grant, now + self.ttl)
+        return grant
+
+    async def _lookup(self, slug: str, credential: str) -> Grant:
+        if credential.startswith(KEY_PREFIX):
+            return await self._by_access_key(slug, credential)
+        if credential.startswith(tokens.PAT_PREFIX):
+            return await self._by_personal_token(slug, credential)
+        raise Denied(401, "invalid_token", "The bearer credential is not an access key or a personal access token.")
+
+    async def _by_access_key(self, slug: str, credential: str) -> Grant:
+        digest = tokens.hash_token(self.platform.keys.token_hmac, credential)
+        async with self.platform.db.session_scope() as session:
+            row = (
+                await session.execute(
+                    sa.select(ServerAccessKey, Server)
+                    .join(Server, Server.id == ServerAccessKey.server_id)
+                    .where(ServerAccessKey.key_hash == digest)
+                )
+            ).first()
+            if row is None or not hmac.compare_digest(row[0].key_hash, digest):
+                raise Denied(401, "invalid_token", "The access key is not valid.")
+            key, server = row
+            if key.revoked_at is not None:
+                raise Denied(401, "token_revoked", "This access key was revoked.")
+            if server.slug != slug:
+                raise Denied(403, "wrong_server", "This access key belongs to another server.")
+            if self._key_used.get(key.id, 0.0) + LAST_USED_PRECISION_SECONDS < time.monotonic():
+                self._key_used[key.id] = time.monotonic()
+                key.last_used_at = utcnow()
+            return Grant(server.id, server.slug, server.isolation, f"key:{key.id}", key.created_by, key.id)
+
+    async def _by_personal_token(self, slug: str, credential: str) -> Grant:
+        async with self.platform.db.session_scope() as session:
+            try:
+                principal = await authenticate(session, self.platform.keys, credential)
+            except Unauthorized as exc:
+                raise Denied(401, exc.code, exc.message) from None
+            except AppError as exc:
+                raise Denied(exc.status_code, exc.code, exc.message) from None
+            if not principal.has(TokenScope.INVOKE):
+                raise Denied(403, "insufficient_scope", "This token lacks the 'invoke' scope needed to call servers.")
+            server = await session.scalar(sa.select(Server).where(Server.slug == slug, visible_to(principal)))
+            if server is None:
+                raise Denied(404, "not_found", f"There is no server '{slug}' you can use.")
+            user_id = principal.user_id
+            return Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None)
+
+
+class RateLimiter:
+    """A token bucket per credential: ``rate`` requests per second sustained, ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._buckets: dict[str, list[float]] = {}
+
+    def retry_after(self, key: str) -> int:
+        """0 when the request may go ahead (and it is counted); else the seconds to wait."""
+        now = time.monotonic()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= MAX_CACHED:
+                self._buckets.clear()
+            self._buckets[key] = [self.burst - 1.0, now]
+            return 0
+        tokens_now = min(self.burst, bucket[0] + (now - bucket[1]) * self.rate)
+        bucket[1] = now
+        if tokens_now >= 1.0:
+            bucket[0] = tokens_now - 1.0
+            return 0
+        bucket[0] = tokens_now
+        return max(1, math.ceil((1.0 - tokens_now) / self.rate))

@@ -1,0 +1,191 @@
+"""The MCP endpoint ``/mcp/{slug}``: a raw ASGI app in front of every hosted server (Streamable HTTP).
+
+Per request, in order: the Host and Origin checks (DNS rebinding, cross-site use), the bearer credential (an access
+key of this server, or a personal access token with the ``invoke`` scope; 401 with the protected-resource metadata
+address otherwise), the credential's rate limit, the body cap, then the protocol: the session era (initialize,
+``Mcp-Session-Id``, POST/GET/DELETE, resumable streams) or the stateless era (2026-07-28). Nothing on this path waits
+on the database once a credential is known."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+
+from mcphost.errors import AppError
+from mcphost.events import Event
+from mcphost.gateway import origins
+from mcphost.gateway.access import AccessResolver, Denied, Grant, RateLimiter
+from mcphost.gateway.asgi import BodyTooLarge, Disconnected, Receive, Scope, Send, headers_of, read_body, respond_json
+from mcphost.gateway.session_era import SessionEra
+from mcphost.gateway.sessions import SessionStore
+from mcphost.gateway.stateless import STATELESS_VERSION
+from mcphost.gateway.stateless_era import StatelessEra
+from mcphost.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR
+
+if TYPE_CHECKING:
+    from mcphost.platform import Platform
+
+log = logging.getLogger(__name__)
+
+PREFIX: Final = "/mcp/"
+GATEWAY_ERROR: Final = -32000
+REAP_INTERVAL_SECONDS: Final = 30.0
+
+
+def error_body(code: int, message: str, reason: str | None = None, request_id: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if reason is not None:
+        error["data"] = {"reason": reason}
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+class Gateway:
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        settings = platform.settings.gateway
+        self.settings = settings
+        self.access = AccessResolver(platform)
+        self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.sessions = SessionStore(
+            max_per_server=settings.max_sessions_per_server, idle_seconds=settings.session_idle_seconds
+        )
+        self.origins = origins.OriginPolicy(platform.settings.effective_public_url, settings)
+        self.session_era = SessionEra(self)
+        self.stateless_era = StatelessEra(self)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def resource_metadata_url(self, slug: str) -> str:
+        return f"{self.platform.settings.effective_public_url}/.well-known/oauth-protected-resource/mcp/{slug}"
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.platform.bus.fanout.add_listener(self._on_event)
+        self._tasks = [asyncio.create_task(self._reap(), name="gateway-reaper")]
+
+    async def stop(self) -> None:
+        self.platform.bus.fanout.remove_listener(self._on_event)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for session in self.sessions.all():
+            self.sessions.remove(session)
+
+    def _on_event(self, event: Event) -> None:
+        self.access.invalidate(event.kind)
+        if event.kind == "server.deleted":
+            with contextlib.suppress(KeyError, ValueError):
+                self.end_sessions_of(uuid.UUID(event.data["id"]))
+
+    def end_sessions_of(self, server_id: uuid.UUID) -> None:
+        for session in self.sessions.of_server(server_id):
+            self.sessions.remove(session)
+
+    async def _reap(self) -> None:
+        interval = min(REAP_INTERVAL_SECONDS, self.settings.session_idle_seconds / 2)
+        while True:
+            await asyncio.sleep(interval)
+            for session in self.sessions.idle(time.monotonic()):
+                await self.session_era.end(session)
+            if self.platform.agent is not None:
+                await self.platform.agent.instances.reap_idle(self.settings.session_idle_seconds)
+
+    # -- requests -----------------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        slug = scope["path"][len(PREFIX) :].rstrip("/")
+        if not slug or "/" in slug:
+            await respond_json(send, 404, error_body(GATEWAY_ERROR, "Use /mcp/{server-slug}.", "not_found"))
+            return
+        headers = headers_of(scope)
+        cors = self.origins.check(headers)
+        if cors is None:
+            await respond_json(
+                send, 403, error_body(GATEWAY_ERROR, "This Host or Origin may not use the endpoint.", "origin")
+            )
+            return
+        method = scope["method"]
+        if method == "OPTIONS":
+            await self.origins.preflight(send, cors)
+            return
+        grant = await self._authorise(slug, headers, send, cors)
+        if grant is None:
+            return
+        wait = self.limiter.retry_after(grant.principal)
+        if wait:
+            body = error_body(GATEWAY_ERROR, f"Too many requests; retry in {wait} s.", "rate_limited")
+            await respond_json(send, 429, body, [(b"retry-after", str(wait).encode()), *cors])
+            return
+        if method == "POST":
+            await self._post(grant, headers, receive, send, cors)
+        elif method == "GET":
+            await self.session_era.get(grant, headers, receive, send, cors)
+        elif method == "DELETE":
+            await self.session_era.delete(grant, headers, send, cors)
+        else:
+            body = error_body(GATEWAY_ERROR, f"{method} is not supported; use POST, GET or DELETE.", "method")
+            await respond_json(send, 405, body, [(b"allow", b"GET, POST, DELETE, OPTIONS"), *cors])
+
+    async def _authorise(
+        self, slug: str, headers: dict[bytes, bytes], send: Send, cors: list[tuple[bytes, bytes]]
+    ) -> Grant | None:
+        authorization = headers.get(b"authorization")
+        scheme, _, credential = (authorization or b"").decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            denied = Denied(401, "missing_token", "Send an access key or token as 'Authorization: Bearer <key>'.")
+        else:
+            try:
+                return await self.access.grant(slug, credential.strip())
+            except Denied as exc:
+                denied = exc
+        extra = list(cors)
+        if denied.status == 401:
+            challenge = f'Bearer resource_metadata="{self.resource_metadata_url(slug)}"'
+            if denied.code != "missing_token":
+                challenge += f', error="invalid_token", error_description="{denied.message}"'
+            extra.append((b"www-authenticate", challenge.encode()))
+        elif denied.status == 403:
+            extra.append((b"www-authenticate", b'Bearer error="insufficient_scope"'))
+        await respond_json(send, denied.status, error_body(GATEWAY_ERROR, denied.message, denied.code), extra)
+        return None
+
+    async def _post(
+        self, grant: Grant, headers: dict[bytes, bytes], receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
+    ) -> None:
+        limit = self.settings.max_message_bytes
+        try:
+            body = await read_body(receive, headers.get(b"content-length"), limit)
+        except BodyTooLarge:
+            message = f"The message is larger than {limit} bytes."
+            await respond_json(send, 413, error_body(GATEWAY_ERROR, message, "too_large"), cors)
+            return
+        except Disconnected:
+            return
+        content_type = headers.get(b"content-type", b"")
+        if not content_type.startswith(b"application/json"):
+            body_error = error_body(GATEWAY_ERROR, "Send JSON-RPC with Content-Type: application/json.", "content_type")
+            await respond_json(send, 415, body_error, cors)
+            return
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            await respond_json(send, 400, error_body(PARSE_ERROR, f"Parse error: {exc}"), cors)
+            return
+        if type(document) is not dict and not (type(document) is list and document):
+            await respond_json(send, 400, error_body(INVALID_REQUEST, "Send one JSON-RPC message (an object)."), cors)
+            return
+        if headers.get(b"mcp-protocol-version") == STATELESS_VERSION.encode() and b"mcp-session-id" not in headers:
+            await self.stateless_era.post(grant, headers, document, len(body), send, cors)
+        else:
+            await self.session_era.post(grant, headers, document, len(body), send, cors)
+
+
+def unavailable(exc: AppError) -> tuple[int, list[tuple[bytes, bytes]]]:
+    """The HTTP status and headers of an upstream that cannot be reached."""
+    return exc.status_code, [(name.lower().encode(), value.encode()) for name, value in exc.headers.items()]

@@ -1,0 +1,84 @@
+"""``POST /api/servers/{id}/invoke``: one MCP request from the console's playground (or a script), relayed through
+the same path as the MCP endpoint (the server's isolation, the upstream relay, timeouts, traces)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcphost.api.deps import InvokePrincipal, SessionDep
+from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
+from mcphost.gateway.access import Grant
+from mcphost.gateway.app import Gateway
+from mcphost.gateway.mux import Exchange
+from mcphost.gateway.relay import call_upstream, trace_of
+from mcphost.gateway.sessions import StatelessSession
+from mcphost.gateway.upstreams import instance_key, running_for
+from mcphost.servers import service
+
+router = APIRouter(prefix="/api/servers/{server_id}", tags=["servers"], responses=AUTHENTICATED_ERRORS)
+#: What the playground may send: requests of the server's features, not session management.
+InvocableMethod = Literal[
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "ping",
+]
+
+
+class InvokeIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {"method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}}
+        },
+    )
+
+    method: InvocableMethod = Field(description="The MCP method: requests of the server's features.")
+    params: dict[str, Any] | None = Field(None, description="The request's params, as the MCP method defines them.")
+
+
+class InvokeOut(BaseModel):
+    result: dict[str, Any] | None = Field(None, description="The server's result (absent on error).")
+    error: dict[str, Any] | None = Field(None, description="The JSON-RPC error {code, message, data?}, if any.")
+    duration_ms: float = Field(description="Time until the server answered.")
+
+
+@router.post(
+    "/invoke",
+    summary="Send one MCP request to the server (the console's playground)",
+    responses=error_responses(503),
+)
+async def invoke(
+    server_id: uuid.UUID, body: InvokeIn, principal: InvokePrincipal, session: SessionDep, request: Request
+) -> InvokeOut:
+    """Answers 200 with the server's result or its JSON-RPC error; 503 when the server is not running."""
+    server = await service.get_visible(session, principal, server_id)
+    await session.commit()  # nothing to write: end the transaction before waiting on the server
+    gateway: Gateway = request.app.state.gateway
+    grant = Grant(server.id, server.slug, server.isolation, f"user:{principal.user_id}", principal.user_id, None)
+    key = instance_key(grant, None)
+    from mcphost.servers.agent import RELAYED_CLIENT_CAPABILITIES
+
+    running = await running_for(gateway.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
+    assert running.mux is not None
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": body.method}
+    if body.params is not None:
+        message["params"] = body.params
+    context = StatelessSession(server.id, grant.principal, key, "2025-11-25", {}, {"name": "mcphost-console"})
+    started_at, started = time.time(), time.perf_counter()
+    timeout = gateway.settings.request_timeout_seconds
+    answer = await call_upstream(running.mux, Exchange(context, 1), body.method, body.params, timeout)
+    duration = time.perf_counter() - started
+    size = len(body.model_dump_json())
+    gateway.platform.traces.record(trace_of(grant, context, message, answer, started_at, duration, size, 0))
+    return InvokeOut(result=answer.get("result"), error=answer.get("error"), duration_ms=round(duration * 1000, 3))

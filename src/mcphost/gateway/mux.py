@@ -1,0 +1,179 @@
+"""One upstream connection shared by many client sessions.
+
+Requests go out with the connection's own ids (``roundtrip``) and their answers are given back under the client's
+id. Everything the server sends outside an answer is routed to the session it belongs to:
+
+- progress, by the progress token, which the gateway rewrites per request so two clients' tokens never collide;
+- server→client requests (sampling, elicitation, roots) and log messages, to the request in flight on this
+  upstream that started last (a stdio server cannot say which request it works for; with ``per_session``
+  isolation there is only ever one client, so the routing is exact);
+- resource updates to the sessions subscribed to that resource, everything else to every session using it.
+
+A server→client request is sent to the client under a gateway id (``mcph-N``); the client's answer, POSTed back,
+resolves it and the result goes upstream under the server's own id.
+"""
+
+# ruff: noqa: ASYNC109 -- the request timeout is relayed: on expiry the upstream is told to cancel.
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from mcphost.mcp.jsonrpc import INTERNAL_ERROR, METHOD_NOT_FOUND, JsonRpcError, Message, RequestId
+
+if TYPE_CHECKING:
+    from mcphost.gateway.sessions import ClientSession, EventStream, StatelessSession
+
+log = logging.getLogger(__name__)
+
+#: The client capability a server→client request needs.
+REQUIRED_CAPABILITY: Final = {
+    "sampling/createMessage": "sampling",
+    "elicitation/create": "elicitation",
+    "roots/list": "roots",
+}
+
+
+class UpstreamConnection(Protocol):
+    async def roundtrip(
+        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None
+    ) -> Message: ...
+
+    async def send_raw(self, message: Message) -> None: ...
+
+
+class Exchange:
+    """One client request in flight: where the server's messages about it go."""
+
+    __slots__ = ("cancelled", "client_id", "on_stream", "progress_token", "session", "stream", "task")
+
+    def __init__(self, session: ClientSession | StatelessSession, client_id: RequestId) -> None:
+        self.session = session
+        self.client_id = client_id
+        self.stream: EventStream | None = None
+        #: Called once, when the first message for the client arrives: the HTTP layer starts an SSE answer.
+        self.on_stream: Callable[[EventStream], None] | None = None
+        self.progress_token: Any = None
+        self.task: asyncio.Task[Any] | None = None
+        self.cancelled = False
+
+    def push(self, message: Message) -> None:
+        stream = self.stream
+        if stream is None:
+            stream = self.stream = self.session.open_stream()
+            if self.on_stream is not None:
+                self.on_stream(stream)
+        stream.push(message)
+
+    def cancel(self) -> None:
+        """Stop waiting for the answer (the upstream is told); the client gets a "cancelled" error."""
+        if self.task is not None and not self.task.done() and not self.cancelled:
+            self.cancelled = True
+            self.task.cancel()
+
+
+class UpstreamMux:
+    """Routes one upstream connection's traffic to and from the client sessions that use it."""
+
+    def __init__(self, connection: UpstreamConnection, *, name: str, request_timeout: float) -> None:
+        self.connection = connection
+        self.name = name
+        self.request_timeout = request_timeout
+        self.sessions: set[ClientSession] = set()
+        self._inflight: dict[int, Exchange] = {}
+        self._progress: dict[str, Exchange] = {}
+        self._seq = itertools.count(1)
+        self._server_ids = itertools.count(1)
+
+    # -- client → server ---------------------------------------------------------------------------------------
+
+    async def call(self, exchange: Exchange, method: str, params: dict[str, Any] | None, timeout: float) -> Message:
+        """Relay one request; the answer as the server sent it (its id is the connection's, not the client's)."""
+        seq = next(self._seq)
+        if params is not None:
+            meta = params.get("_meta")
+            if type(meta) is dict and "progressToken" in meta:
+                exchange.progress_token = meta["progressToken"]
+                token = f"mcph-{self.name}-{seq}"
+                self._progress[token] = exchange
+                params = {**params, "_meta": {**meta, "progressToken": token}}
+        self._inflight[seq] = exchange
+        try:
+            return await self.connection.roundtrip(method, params, timeout=timeout)
+        finally:
+            del self._inflight[seq]
+            if exchange.progress_token is not None:
+                self._progress.pop(f"mcph-{self.name}-{seq}", None)
+
+    async def notify(self, message: Message) -> None:
+        async with asyncio.timeout(self.request_timeout):
+            await self.connection.send_raw(message)
+
+    # -- server → client ---------------------------------------------------------------------------------------
+
+    def on_notification(self, message: Message) -> None:
+        method = message["method"]
+        params = message.get("params")
+        if method == "notifications/progress" and type(params) is dict:
+            exchange = self._progress.get(str(params.get("progressToken")))
+            if exchange is not None:
+                exchange.push({**message, "params": {**params, "progressToken": exchange.progress_token}})
+            return
+        if method == "notifications/message":
+            latest = self._latest()
+            if latest is not None:
+                latest.push(message)
+                return
+        if method == "notifications/resources/updated" and type(params) is dict:
+            uri = params.get("uri")
+            for session in list(self.sessions):
+                if uri in session.subscriptions:
+                    session.general.push(message)
+            return
+        for session in list(self.sessions):
+            session.general.push(message)
+
+    async def on_request(self, message: Message) -> dict[str, Any]:
+        """Ask the client a server→client request belongs to; its result (or its error, raised)."""
+        method = message["method"]
+        exchange = self._latest()
+        session = exchange.session if exchange is not None else self._only_session()
+        if session is None or not session.stateful:
+            raise JsonRpcError(INTERNAL_ERROR, f"no client session to send {method} to (no request is in flight)")
+        capability = REQUIRED_CAPABILITY.get(method)
+        if capability is not None and capability not in session.client_capabilities:
+            raise JsonRpcError(METHOD_NOT_FOUND, f"the client did not declare the {capability} capability")
+        server_id = f"mcph-{next(self._server_ids)}"
+        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        session.server_requests[server_id] = future  # type: ignore[union-attr]
+        outgoing: Message = {"jsonrpc": "2.0", "id": server_id, "method": method}
+        if "params" in message:
+            outgoing["params"] = message["params"]
+        target = exchange.push if exchange is not None else session.general.push  # type: ignore[union-attr]
+        target(outgoing)
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                answer = await future
+        except asyncio.CancelledError:
+            if not session.closed:
+                cancelled = {"requestId": server_id, "reason": "cancelled by the server"}
+                target({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": cancelled})
+            raise
+        except TimeoutError:
+            raise JsonRpcError(INTERNAL_ERROR, f"the client did not answer {method} in time") from None
+        finally:
+            session.server_requests.pop(server_id, None)  # type: ignore[union-attr]
+        if "error" in answer:
+            raise JsonRpcError.from_response(answer)
+        result = answer.get("result")
+        return result if type(result) is dict else {}
+
+    def _latest(self) -> Exchange | None:
+        inflight = self._inflight
+        return next(reversed(inflight.values())) if inflight else None
+
+    def _only_session(self) -> ClientSession | None:
+        return next(iter(self.sessions)) if len(self.sessions) == 1 else None

@@ -1,0 +1,316 @@
+"""The session era of Streamable HTTP (protocol 2025-03-26 … 2025-11-25) at the gateway.
+
+``initialize`` opens a session (answered from the manifest of the instance that will serve it; for ``per_session``
+isolation that instance is started for it and initialised with the client's own capabilities). Later POSTs carry
+``Mcp-Session-Id``; requests are relayed, notifications forwarded (``cancelled`` cancels the relayed request),
+responses answer the server→client request they name. GET opens the session's stream of server messages or resumes
+any of its streams from ``Last-Event-ID``; DELETE ends the session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+import orjson
+
+from mcphost.errors import AppError
+from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, respond, respond_json, until_disconnected
+from mcphost.gateway.relay import relay, write_stream
+from mcphost.gateway.sessions import GENERAL_STREAM, ClientSession, parse_event_id
+from mcphost.gateway.upstreams import instance_key, running_for
+from mcphost.mcp.jsonrpc import INVALID_REQUEST, ConnectionClosed, InvalidMessage, Message, classify
+from mcphost.mcp.session import LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS
+from mcphost.models import Isolation
+
+if TYPE_CHECKING:
+    from mcphost.gateway.access import Grant
+    from mcphost.gateway.app import Gateway
+    from mcphost.servers.agent import Running
+
+Cors = list[tuple[bytes, bytes]]
+SESSION_HEADER: Final = b"mcp-session-id"
+KEEPALIVE_SECONDS: Final = 20.0
+_VERSIONS: Final = frozenset(version.encode() for version in SUPPORTED_PROTOCOL_VERSIONS)
+
+
+class SessionEra:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.platform = gateway.platform
+
+    # -- POST ---------------------------------------------------------------------------------------------------
+
+    async def post(
+        self, grant: Grant, headers: dict[bytes, bytes], document: Any, size: int, send: Send, cors: Cors
+    ) -> None:
+        from mcphost.gateway.app import error_body
+
+        if type(document) is list:
+            await self._batch(grant, headers, document, size, send, cors)
+            return
+        try:
+            kind = classify(document)
+        except InvalidMessage as exc:
+            await respond_json(send, 400, error_body(INVALID_REQUEST, f"Invalid request: {exc}"), cors)
+            return
+        if kind == "request" and document["method"] == "initialize":
+            await self._initialize(grant, document, send, cors)
+            return
+        session = await self._session(grant, headers, send, cors)
+        if session is None:
+            return
+        if kind == "request":
+            accept = headers.get(b"accept", b"application/json")
+            json_ok = b"application/json" in accept or b"*/*" in accept
+            await self._request(grant, session, document, size, send, cors, json_ok=json_ok)
+        elif kind == "notification":
+            await self._notification(session, document)
+            await respond(send, 202, b"", cors)
+        else:
+            future = session.server_requests.get(document["id"])
+            if future is not None and not future.done():
+                future.set_result(document)
+            await respond(send, 202, b"", cors)
+
+    async def _session(self, grant: Grant, headers: dict[bytes, bytes], send: Send, cors: Cors) -> ClientSession | None:
+        from mcphost.gateway.app import GATEWAY_ERROR, error_body
+
+        session_id = headers.get(SESSION_HEADER)
+        if session_id is None:
+            body = error_body(GATEWAY_ERROR, "Send the Mcp-Session-Id header (initialize first).", "no_session")
+            await respond_json(send, 400, body, cors)
+            return None
+        session = self.gateway.sessions.get(session_id.decode("latin-1"))
+        if session is None or session.principal != grant.principal or session.server_id != grant.server_id:
+            body = error_body(GATEWAY_ERROR, "Unknown or ended session; initialize a new one.", "unknown_session")
+            await respond_json(send, 404, body, cors)
+            return None
+        version = headers.get(b"mcp-protocol-version")
+        if version is not None and version not in _VERSIONS:
+            message = f"Unsupported MCP-Protocol-Version {version.decode('latin-1')!r:.40}."
+            await respond_json(send, 400, error_body(GATEWAY_ERROR, message, "protocol_version"), cors)
+            return None
+        session.last_used = time.monotonic()
+        return session
+
+    async def _initialize(self, grant: Grant, message: Message, send: Send, cors: Cors) -> None:
+        from mcphost.gateway.app import GATEWAY_ERROR, error_body, unavailable
+
+        gateway = self.gateway
+        raw = message.get("params")
+        params: dict[str, Any] = raw if type(raw) is dict else {}
+        requested = params.get("protocolVersion")
+        version = requested if requested in SUPPORTED_PROTOCOL_VERSIONS else LATEST_PROTOCOL_VERSION
+        capabilities = params.get("capabilities") if type(params.get("capabilities")) is dict else {}
+        client_info = params.get("clientInfo") if type(params.get("clientInfo")) is dict else None
+        if gateway.sessions.full(grant.server_id):
+            body = error_body(GATEWAY_ERROR, "This server has too many open sessions; retry later.", "sessions")
+            await respond_json(
+                send,
+                503,
+                body,
+                [(b"retry-after", b"5"), *cors],
+            )
+            return
+        session = gateway.sessions.create(
+            server_id=grant.server_id,
+            principal=grant.principal,
+            upstream_key="",
+            protocol_version=version,
+            client_capabilities=capabilities,
+            client_info=client_info or {},
+            event_buffer=gateway.settings.event_buffer,
+        )
+        session.upstream_key = instance_key(grant, session.id)
+        try:
+            running = await self._bind(grant, session)
+        except AppError as exc:
+            gateway.sessions.remove(session)
+            status, extra = unavailable(exc)
+            await respond_json(
+                send, status, error_body(GATEWAY_ERROR, exc.message, exc.code, message["id"]), extra + cors
+            )
+            return
+        manifest = running.session.manifest if running.session is not None else None
+        result: dict[str, Any] = {
+            "protocolVersion": version,
+            "capabilities": manifest.capabilities if manifest else {},
+            "serverInfo": manifest.server_info if manifest else {"name": grant.slug, "version": ""},
+        }
+        if manifest is not None and manifest.instructions:
+            result["instructions"] = manifest.instructions
+        answer = orjson.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result})
+        await respond(send, 200, answer, [*JSON_HEADERS, (SESSION_HEADER, session.id.encode()), *cors])
+
+    async def _bind(self, grant: Grant, session: ClientSession) -> Running:
+        """The instance serving the session, started when needed; the session joins its relay."""
+        from mcphost.servers.agent import RELAYED_CLIENT_CAPABILITIES
+
+        per_session = grant.isolation is Isolation.PER_SESSION
+        capabilities = session.client_capabilities if per_session else RELAYED_CLIENT_CAPABILITIES
+        client_info = session.client_info if per_session else None
+        running = await running_for(self.platform, grant, session.upstream_key, capabilities, client_info)
+        mux = running.mux
+        assert mux is not None
+        if session.mux is not mux:
+            if session.mux is not None:
+                session.mux.sessions.discard(session)
+            session.mux = mux
+            mux.sessions.add(session)
+        return running
+
+    async def _request(
+        self,
+        grant: Grant,
+        session: ClientSession,
+        message: Message,
+        size: int,
+        send: Send,
+        cors: Cors,
+        *,
+        json_ok: bool,
+    ) -> None:
+        from mcphost.gateway.app import GATEWAY_ERROR, error_body, unavailable
+
+        method = message["method"]
+        if method == "ping":
+            await respond(
+                send, 200, orjson.dumps({"jsonrpc": "2.0", "id": message["id"], "result": {}}), JSON_HEADERS + cors
+            )
+            return
+        if method in ("resources/subscribe", "resources/unsubscribe"):
+            params = message.get("params")
+            uri = params.get("uri") if type(params) is dict else None
+            if type(uri) is str:
+                (session.subscriptions.add if method == "resources/subscribe" else session.subscriptions.discard)(uri)
+        try:
+            running = await self._bind(grant, session)
+        except AppError as exc:
+            status, extra = unavailable(exc)
+            await respond_json(
+                send, status, error_body(GATEWAY_ERROR, exc.message, exc.code, message["id"]), extra + cors
+            )
+            return
+        assert running.mux is not None
+        await relay(
+            send,
+            mux=running.mux,
+            session=session,
+            message=message,
+            grant=grant,
+            traces=self.platform.traces,
+            timeout=self.gateway.settings.request_timeout_seconds,
+            json_ok=json_ok,
+            request_bytes=size,
+            extra_headers=cors,
+        )
+
+    async def _notification(self, session: ClientSession, message: Message) -> None:
+        method = message["method"]
+        if method == "notifications/initialized":
+            return  # the upstream was initialised when it started
+        if method == "notifications/cancelled":
+            params = message.get("params")
+            request_id = params.get("requestId") if type(params) is dict else None
+            exchange = session.inflight.get(request_id) if type(request_id) in (int, str) else None  # type: ignore[arg-type]
+            if exchange is not None:
+                exchange.cancel()
+            return
+        if session.mux is not None:
+            with contextlib.suppress(ConnectionClosed, TimeoutError):
+                await session.mux.notify(message)
+
+    async def _batch(
+        self, grant: Grant, headers: dict[bytes, bytes], batch: list[Any], size: int, send: Send, cors: Cors
+    ) -> None:
+        """A JSON-RPC batch (protocol 2025-03-26): each message handled in turn, the answers returned together."""
+        from mcphost.gateway.app import error_body
+
+        answers: list[Any] = []
+        for message in batch:
+            collector = _Collector()
+            if type(message) is dict and message.get("method") == "initialize":
+                answers.append(
+                    error_body(INVALID_REQUEST, "initialize cannot be part of a batch.", None, message.get("id"))
+                )
+                continue
+            await self.post(grant, headers, message, size // len(batch), collector, cors)
+            answers.extend(collector.messages())
+        if answers:
+            await respond(send, 200, orjson.dumps(answers), JSON_HEADERS + cors)
+        else:
+            await respond(send, 202, b"", cors)
+
+    # -- GET and DELETE -----------------------------------------------------------------------------------------
+
+    async def get(self, grant: Grant, headers: dict[bytes, bytes], receive: Receive, send: Send, cors: Cors) -> None:
+        from mcphost.gateway.app import GATEWAY_ERROR, error_body
+
+        if b"text/event-stream" not in headers.get(b"accept", b""):
+            body = error_body(GATEWAY_ERROR, "A GET opens an event stream: send Accept: text/event-stream.", "accept")
+            await respond_json(send, 406, body, cors)
+            return
+        session = await self._session(grant, headers, send, cors)
+        if session is None:
+            return
+        stream, after = session.general, session.general.sent
+        last_event = headers.get(b"last-event-id")
+        if last_event is not None:
+            position = parse_event_id(last_event.decode("latin-1"))
+            resumed = session.streams.get(position[0]) if position is not None else None
+            if position is None or resumed is None:
+                body = error_body(GATEWAY_ERROR, "That event can no longer be resumed; open a new stream.", "resume")
+                await respond_json(send, 404 if position is not None else 400, body, cors)
+                return
+            stream, after = resumed, position[1]
+        keepalive = KEEPALIVE_SECONDS if stream.id == GENERAL_STREAM else 0
+        await until_disconnected(
+            receive, write_stream(send, stream, cors, priming=False, after=after, keepalive=keepalive)
+        )
+
+    async def delete(self, grant: Grant, headers: dict[bytes, bytes], send: Send, cors: Cors) -> None:
+        session = await self._session(grant, headers, send, cors)
+        if session is None:
+            return
+        await self.end(session)
+        await respond(send, 204, b"", cors)
+
+    async def end(self, session: ClientSession) -> None:
+        """End a session; a per_session instance goes with it."""
+        self.gateway.sessions.remove(session)
+        agent = self.platform.agent
+        if agent is not None and session.upstream_key.startswith("session-"):
+            asyncio.get_running_loop().create_task(agent.instances.release(session.server_id, session.upstream_key))
+
+
+class _Collector:
+    """An ASGI ``send`` that keeps a JSON answer, for batches."""
+
+    def __init__(self) -> None:
+        self.body = b""
+        self.streamed: list[bytes] = []
+        self.sse = False
+
+    async def __call__(self, message: Any) -> None:
+        if message["type"] == "http.response.start":
+            self.sse = any(
+                name == b"content-type" and value == b"text/event-stream" for name, value in message["headers"]
+            )
+        else:
+            self.body += message.get("body", b"")
+
+    def messages(self) -> list[Any]:
+        if not self.body:
+            return []
+        if not self.sse:
+            return [orjson.loads(self.body)]
+        found = []
+        for block in self.body.split(b"\n\n"):
+            for line in block.split(b"\n"):
+                if line.startswith(b"data: ") and len(line) > 6:
+                    message = orjson.loads(line[6:])
+                    if "method" not in message:
+                        found.append(message)
+        return found

@@ -1,0 +1,206 @@
+"""Client sessions of the gateway (protocol 2025-03-26 … 2025-11-25) and their server-sent event streams.
+
+A session is created by ``initialize`` and named by an unguessable ``Mcp-Session-Id``; it is bound to the credential
+that created it. Each SSE stream it receives (one per POST answered with a stream, and the standalone GET stream)
+keeps its recent events, numbered, so a client that lost the connection resumes with ``Last-Event-ID``."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from mcphost.mcp.jsonrpc import Message, RequestId
+
+if TYPE_CHECKING:
+    from mcphost.gateway.mux import Exchange, UpstreamMux
+
+#: Streams of a session remembered for resumption; older finished ones are forgotten first.
+STREAMS_KEPT = 32
+GENERAL_STREAM = 0
+
+
+class EventStream:
+    """The server messages sent (or to be sent) on one SSE stream, numbered; ``done`` once the stream is over."""
+
+    __slots__ = ("_wake", "done", "events", "id", "sent", "seq")
+
+    def __init__(self, stream_id: int, limit: int) -> None:
+        self.id = stream_id
+        self.events: deque[tuple[int, bytes]] = deque(maxlen=max(limit, 1))
+        self.seq = 0
+        #: The last event handed to a client (a new GET stream starts after it).
+        self.sent = 0
+        self.done = False
+        self._wake: asyncio.Event | None = None
+
+    def push(self, message: Message) -> None:
+        self.seq += 1
+        self.events.append((self.seq, orjson.dumps(message)))
+        if self._wake is not None:
+            self._wake.set()
+
+    def finish(self) -> None:
+        self.done = True
+        if self._wake is not None:
+            self._wake.set()
+
+    def event_id(self, seq: int) -> str:
+        return f"{self.id}-{seq}"
+
+    async def follow(self, after: int, *, keepalive: float = 0) -> AsyncIterator[tuple[int, bytes]]:
+        """The events after ``after``, then new ones as they come, until the stream is done. With ``keepalive``,
+        ``(-1, b"")`` whenever nothing came for that many seconds."""
+        wake = self._wake = self._wake or asyncio.Event()
+        while True:
+            wake.clear()
+            for seq, data in list(self.events):
+                if seq > after:
+                    after = self.sent = seq
+                    yield seq, data
+            if self.done and after >= self.seq:
+                return
+            if keepalive:
+                try:
+                    await asyncio.wait_for(wake.wait(), keepalive)
+                except TimeoutError:
+                    yield -1, b""
+            else:
+                await wake.wait()
+
+
+def parse_event_id(value: str) -> tuple[int, int] | None:
+    stream, _, seq = value.partition("-")
+    if stream.isdigit() and seq.isdigit():
+        return int(stream), int(seq)
+    return None
+
+
+@dataclass(eq=False)
+class ClientSession:
+    """One client's MCP session through the gateway."""
+
+    id: str
+    server_id: uuid.UUID
+    principal: str
+    upstream_key: str
+    protocol_version: str
+    client_capabilities: dict[str, Any]
+    client_info: dict[str, Any]
+    event_buffer: int
+    last_used: float = field(default_factory=time.monotonic)
+    streams: dict[int, EventStream] = field(default_factory=dict)
+    inflight: dict[RequestId, Exchange] = field(default_factory=dict)
+    server_requests: dict[str, asyncio.Future[Message]] = field(default_factory=dict)
+    subscriptions: set[str] = field(default_factory=set)
+    mux: UpstreamMux | None = None
+    closed: bool = False
+    _stream_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def stateful(self) -> bool:
+        return True
+
+    @property
+    def general(self) -> EventStream:
+        """The stream for messages that belong to no request (the GET stream), created on first use."""
+        stream = self.streams.get(GENERAL_STREAM)
+        if stream is None:
+            stream = self.streams[GENERAL_STREAM] = EventStream(GENERAL_STREAM, self.event_buffer)
+        return stream
+
+    def open_stream(self) -> EventStream:
+        stream = EventStream(next(self._stream_ids), self.event_buffer)
+        self.streams[stream.id] = stream
+        if len(self.streams) > STREAMS_KEPT:
+            for old in [s for s in self.streams.values() if s.done and s.id != GENERAL_STREAM][: -STREAMS_KEPT // 2]:
+                del self.streams[old.id]
+        return stream
+
+    def close(self) -> None:
+        """End the session: its streams end, waiting server→client requests fail, in-flight requests are cancelled."""
+        self.closed = True
+        for stream in self.streams.values():
+            stream.finish()
+        for future in self.server_requests.values():
+            if not future.done():
+                future.cancel()
+        for exchange in list(self.inflight.values()):
+            exchange.cancel()
+        if self.mux is not None:
+            self.mux.sessions.discard(self)
+
+
+@dataclass(eq=False)
+class StatelessSession:
+    """The context of one request of the stateless protocol era (2026-07-28): no id, no streams to resume."""
+
+    server_id: uuid.UUID
+    principal: str
+    upstream_key: str
+    protocol_version: str
+    client_capabilities: dict[str, Any]
+    client_info: dict[str, Any]
+    inflight: dict[RequestId, Exchange] = field(default_factory=dict)
+    subscriptions: set[str] = field(default_factory=set)
+    closed: bool = False
+    event_buffer: int = 64
+    _stream_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def stateful(self) -> bool:
+        return False
+
+    def open_stream(self) -> EventStream:
+        return EventStream(next(self._stream_ids), self.event_buffer)
+
+
+class SessionStore:
+    """The open sessions of this gateway, capped per server, ended when idle."""
+
+    def __init__(self, *, max_per_server: int, idle_seconds: float) -> None:
+        self.max_per_server = max_per_server
+        self.idle_seconds = idle_seconds
+        self._sessions: dict[str, ClientSession] = {}
+        self._per_server: dict[uuid.UUID, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def get(self, session_id: str) -> ClientSession | None:
+        return self._sessions.get(session_id)
+
+    def full(self, server_id: uuid.UUID) -> bool:
+        return self._per_server.get(server_id, 0) >= self.max_per_server
+
+    def create(self, **fields: Any) -> ClientSession:
+        session = ClientSession(id=secrets.token_urlsafe(24), **fields)
+        self._sessions[session.id] = session
+        self._per_server[session.server_id] = self._per_server.get(session.server_id, 0) + 1
+        return session
+
+    def remove(self, session: ClientSession) -> None:
+        if self._sessions.pop(session.id, None) is not None:
+            count = self._per_server.get(session.server_id, 1) - 1
+            if count:
+                self._per_server[session.server_id] = count
+            else:
+                self._per_server.pop(session.server_id, None)
+        session.close()
+
+    def idle(self, now: float) -> list[ClientSession]:
+        return [s for s in self._sessions.values() if not s.inflight and now - s.last_used > self.idle_seconds]
+
+    def of_server(self, server_id: uuid.UUID) -> list[ClientSession]:
+        return [s for s in self._sessions.values() if s.server_id == server_id]
+
+    def all(self) -> list[ClientSession]:
+        return list(self._sessions.values())

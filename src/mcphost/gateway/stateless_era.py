@@ -1,0 +1,104 @@
+"""Serving stateless (2026-07-28) requests: validated, answered or relayed over the upstream session the gateway
+holds (see ``stateless.py`` for the rules)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from mcphost.errors import AppError
+from mcphost.gateway.asgi import JSON_HEADERS, Send, respond, respond_json
+from mcphost.gateway.relay import relay
+from mcphost.gateway.sessions import StatelessSession
+from mcphost.gateway.stateless import (
+    STATELESS_VERSION,
+    StatelessError,
+    as_stateless_result,
+    check_headers,
+    check_method,
+    check_version,
+    discover,
+    request_meta,
+    upstream_params,
+)
+from mcphost.gateway.upstreams import instance_key, running_for
+from mcphost.mcp.jsonrpc import INVALID_REQUEST, InvalidMessage, classify, error_response
+
+if TYPE_CHECKING:
+    from mcphost.gateway.access import Grant
+    from mcphost.gateway.app import Gateway
+
+Cors = list[tuple[bytes, bytes]]
+
+
+class StatelessEra:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.platform = gateway.platform
+
+    async def post(
+        self, grant: Grant, headers: dict[bytes, bytes], document: Any, size: int, send: Send, cors: Cors
+    ) -> None:
+        from mcphost.gateway.app import GATEWAY_ERROR, error_body, unavailable
+
+        if type(document) is not dict:
+            await respond_json(send, 400, error_body(INVALID_REQUEST, "Batches do not exist in 2026-07-28."), cors)
+            return
+        try:
+            kind = classify(document)
+        except InvalidMessage as exc:
+            await respond_json(send, 400, error_body(INVALID_REQUEST, f"Invalid request: {exc}"), cors)
+            return
+        if kind != "request":
+            await respond(send, 202, b"", cors)  # nothing to relay: there is no session to notify or answer in
+            return
+        request_id = document["id"]
+        try:
+            version, capabilities, client_info = request_meta(document)
+            check_headers(document, version, headers)
+            check_version(version)
+            check_method(document["method"])
+        except StatelessError as exc:
+            await respond_json(send, exc.status, error_response(request_id, exc.error), cors)
+            return
+        key = instance_key(grant, None)
+        try:
+            from mcphost.servers.agent import RELAYED_CLIENT_CAPABILITIES
+
+            running = await running_for(self.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
+        except AppError as exc:
+            status, extra = unavailable(exc)
+            await respond_json(send, status, error_body(GATEWAY_ERROR, exc.message, exc.code, request_id), extra + cors)
+            return
+        if document["method"] == "server/discover":
+            manifest = running.session.manifest.to_dict() if running.session and running.session.manifest else {}
+            answer = {"jsonrpc": "2.0", "id": request_id, "result": discover(manifest)}
+            await respond(send, 200, orjson.dumps(answer), JSON_HEADERS + cors)
+            return
+        assert running.mux is not None
+        session = StatelessSession(
+            server_id=grant.server_id,
+            principal=grant.principal,
+            upstream_key=key,
+            protocol_version=STATELESS_VERSION,
+            client_capabilities=capabilities,
+            client_info=client_info or {},
+        )
+        message = {**document, "params": upstream_params(document.get("params"))}
+        if message["params"] is None:
+            del message["params"]
+        accept = headers.get(b"accept", b"application/json")
+        await relay(
+            send,
+            mux=running.mux,
+            session=session,
+            message=message,
+            grant=grant,
+            traces=self.platform.traces,
+            timeout=self.gateway.settings.request_timeout_seconds,
+            json_ok=b"application/json" in accept or b"*/*" in accept,
+            request_bytes=size,
+            extra_headers=cors,
+            transform=as_stateless_result,
+        )
