@@ -3,7 +3,7 @@
 #
 #   .ci/node/0.1.16          Node 22 (the npm package `node@22`) and @modelcontextprotocol/conformance 0.1.16
 #   .ci/node/0.2.0-alpha.12  @modelcontextprotocol/conformance 0.2.0-alpha.12 (runs on the Node 22 above)
-#   .ci/node/inspector       @modelcontextprotocol/inspector-cli 1.0.3
+#   .ci/node/inspector       @modelcontextprotocol/inspector 2.12.0 (its --cli mode)
 #
 # The conformance suite needs Node >= 22 while Debian 12 ships Node 18-20, hence Node from npm. Idempotent: a
 # prefix whose packages are already at the wanted versions is left alone. Needs only npm (any Node version).
@@ -52,7 +52,7 @@ command -v npm >/dev/null 2>&1 || {
 
 install "$ROOT/0.1.16" node@22 "$CONFORMANCE@0.1.16"
 install "$ROOT/0.2.0-alpha.12" "$CONFORMANCE@0.2.0-alpha.12"
-install "$ROOT/inspector" @modelcontextprotocol/inspector-cli@1.0.3
+install "$ROOT/inspector" @modelcontextprotocol/inspector@2.12.0
 
 node22="$ROOT/0.1.16/node_modules/.bin/node"
 echo "node $("$node22" --version) at $node22"
@@ -60,4 +60,4 @@ for version in 0.1.16 0.2.0-alpha.12; do
     echo "conformance $(PATH="$(dirname "$node22"):$PATH" "$ROOT/$version/node_modules/.bin/conformance" --version)" \
         "at $ROOT/$version"
 done
-echo "inspector-cli $(installed_version "$ROOT/inspector" @modelcontextprotocol/inspector-cli) at $ROOT/inspector"
+echo "inspector $(installed_version "$ROOT/inspector" @modelcontextprotocol/inspector) at $ROOT/inspector"

@@ -13,7 +13,7 @@ T = TypeVar("T")
 # A name shown to people: trimmed, 1 to 100 characters, no control characters (they would corrupt terminals and
 # logs, and NUL cannot be stored in PostgreSQL).
 DisplayName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\s*[^\x00-\x1f\x7f]+\s*$")
 ]
 
 

@@ -12,12 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mcphost.api.deps import InvokePrincipal, SessionDep
 from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
+from mcphost.errors import Conflict
 from mcphost.gateway.access import Grant
 from mcphost.gateway.app import Gateway
 from mcphost.gateway.mux import Exchange
 from mcphost.gateway.relay import call_upstream, trace_of
 from mcphost.gateway.sessions import StatelessSession
-from mcphost.gateway.upstreams import instance_key, running_for
+from mcphost.gateway.upstreams import UpstreamUnavailable, instance_key, running_for
 from mcphost.servers import service
 
 router = APIRouter(prefix="/api/servers/{server_id}", tags=["servers"], responses=AUTHENTICATED_ERRORS)
@@ -56,12 +57,12 @@ class InvokeOut(BaseModel):
 @router.post(
     "/invoke",
     summary="Send one MCP request to the server (the console's playground)",
-    responses=error_responses(503),
+    responses=error_responses(409),
 )
 async def invoke(
     server_id: uuid.UUID, body: InvokeIn, principal: InvokePrincipal, session: SessionDep, request: Request
 ) -> InvokeOut:
-    """Answers 200 with the server's result or its JSON-RPC error; 503 when the server is not running."""
+    """Answers 200 with the server's result or its JSON-RPC error; 409 when the server is not running."""
     server = await service.get_visible(session, principal, server_id)
     await session.commit()  # nothing to write: end the transaction before waiting on the server
     gateway: Gateway = request.app.state.gateway
@@ -69,7 +70,10 @@ async def invoke(
     key = instance_key(grant, None)
     from mcphost.servers.agent import RELAYED_CLIENT_CAPABILITIES
 
-    running = await running_for(gateway.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
+    try:
+        running = await running_for(gateway.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
+    except UpstreamUnavailable as exc:  # the server's state, not the platform's health
+        raise Conflict(exc.message, code="server_not_running") from None
     assert running.mux is not None
     message: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": body.method}
     if body.params is not None:

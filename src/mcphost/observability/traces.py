@@ -148,8 +148,8 @@ class TraceRecorder(ServiceLoop):
         try:
             async with self.db.session_scope() as session:
                 rows = await _writable(session, rows)
-                for start in range(0, len(rows), CHUNK):
-                    await session.execute(sa.insert(InvocationRecord).values(rows[start : start + CHUNK]))
+                for start in range(0, len(rows), CHUNK):  # executemany: one cached statement for every chunk
+                    await session.execute(sa.insert(InvocationRecord), rows[start : start + CHUNK])
         except Exception:
             self.failed += len(rows)
             log.exception("writing %d invocation records failed; they are dropped", len(rows))
