@@ -87,6 +87,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/mcp_stdio_roundtrip.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/hosted_memory.py
+	$(BIN)/python bench/gateway/compare.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist src/*.egg-info

@@ -42,6 +42,18 @@ def test_secret_looking_keys_are_redacted_at_any_depth_and_in_any_case() -> None
     }
 
 
+def test_words_that_only_contain_a_secret_word_are_kept() -> None:
+    payload = {"maxTokens": 100, "max_tokens": 5, "monkey": "m", "accessToken": "a", "apiKey": "k"}
+
+    assert redact(payload) == {
+        "maxTokens": 100,
+        "max_tokens": 5,
+        "monkey": "m",
+        "accessToken": REDACTED,
+        "apiKey": REDACTED,
+    }
+
+
 def test_what_json_or_databases_cannot_hold_is_made_storable() -> None:
     kept = redact({"text": "a\x00b", "ke\x00y": [float("nan"), float("inf"), 2**70, -(2**70), 1.5, True, None]})
 

@@ -7,14 +7,40 @@ no more to record than one a little over the budget."""
 from __future__ import annotations
 
 import math
+import functools
 import re
 from typing import Any
 
 import orjson
 
-SECRET_KEY = re.compile(
-    r"password|passwd|secret|token|api[_-]?key|authorization|cookie|credential|private[_-]?key", re.IGNORECASE
+# A key names a secret when one of its words does (``client_secret``, ``accessToken``, ``X-Api-Key``), but not
+# when a word merely contains one (``maxTokens`` is a number of tokens, not a token).
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "token",
+        "authorization",
+        "cookie",
+        "credential",
+        "credentials",
+        "apikey",
+        "passphrase",
+        "bearer",
+    }
 )
+SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("secret", "key"), ("access", "key")})
+
+
+@functools.lru_cache(maxsize=4096)
+def is_secret_name(name: str) -> bool:
+    words = [word.lower() for word in _WORDS.findall(name)]
+    return any(word in SECRET_WORDS for word in words) or any(pair in SECRET_PAIRS for pair in zip(words, words[1:]))
+
+
 REDACTED = "[redacted]"
 TOO_DEEP = "[too deep]"
 MAX_DEPTH = 32
@@ -76,7 +102,7 @@ class _Walk:
                 break
             name = clean_text(str(key))
             self.take(len(name) + 3 + bool(kept))  # "name": and the comma before all but the first
-            if SECRET_KEY.search(name):
+            if is_secret_name(name):
                 self.take(len(REDACTED) + 2)
                 kept[name] = REDACTED
             else:
