@@ -6,8 +6,9 @@ no more to record than one a little over the budget."""
 
 from __future__ import annotations
 
-import math
 import functools
+import itertools
+import math
 import re
 from typing import Any
 
@@ -38,7 +39,9 @@ SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("secret", "key"),
 @functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     words = [word.lower() for word in _WORDS.findall(name)]
-    return any(word in SECRET_WORDS for word in words) or any(pair in SECRET_PAIRS for pair in zip(words, words[1:]))
+    return any(word in SECRET_WORDS for word in words) or any(
+        pair in SECRET_PAIRS for pair in itertools.pairwise(words)
+    )
 
 
 REDACTED = "[redacted]"
