@@ -24,9 +24,9 @@ from mcphost.gateway.access import AccessResolver, Denied, Grant, RateLimiter
 from mcphost.gateway.asgi import BodyTooLarge, Disconnected, Receive, Scope, Send, headers_of, read_body, respond_json
 from mcphost.gateway.session_era import SessionEra
 from mcphost.gateway.sessions import SessionStore
-from mcphost.gateway.stateless import STATELESS_VERSION
 from mcphost.gateway.stateless_era import StatelessEra
 from mcphost.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR
+from mcphost.mcp.session import SUPPORTED_PROTOCOL_VERSIONS
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 PREFIX: Final = "/mcp/"
 GATEWAY_ERROR: Final = -32000
 REAP_INTERVAL_SECONDS: Final = 30.0
+SESSION_ERA_VERSIONS: Final = frozenset(version.encode() for version in SUPPORTED_PROTOCOL_VERSIONS)
 
 
 def error_body(code: int, message: str, reason: str | None = None, request_id: Any = None) -> dict[str, Any]:
@@ -71,6 +72,7 @@ class Gateway:
 
     async def stop(self) -> None:
         self.platform.bus.fanout.remove_listener(self._on_event)
+        self.stateless_era.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -180,8 +182,10 @@ class Gateway:
         if type(document) is not dict and not (type(document) is list and document):
             await respond_json(send, 400, error_body(INVALID_REQUEST, "Send one JSON-RPC message (an object)."), cors)
             return
-        if headers.get(b"mcp-protocol-version") == STATELESS_VERSION.encode() and b"mcp-session-id" not in headers:
-            await self.stateless_era.post(grant, headers, document, len(body), send, cors)
+        version = headers.get(b"mcp-protocol-version")
+        if version is not None and version not in SESSION_ERA_VERSIONS and b"mcp-session-id" not in headers:
+            # 2026-07-28, or a version this gateway does not know, which the stateless era answers with the list
+            await self.stateless_era.post(grant, headers, document, len(body), receive, send, cors)
         else:
             await self.session_era.post(grant, headers, document, len(body), send, cors)
 

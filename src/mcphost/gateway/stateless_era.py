@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mcphost.errors import AppError
-from mcphost.gateway.asgi import JSON_HEADERS, Send, respond, respond_json
-from mcphost.gateway.relay import relay
-from mcphost.gateway.sessions import StatelessSession
+from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, respond, respond_json, until_disconnected
+from mcphost.gateway.listen import SUBSCRIPTION_ID, Listener, ListenStream, agreed_filter, subscribe_upstream
+from mcphost.gateway.relay import relay, write_stream
+from mcphost.gateway.sessions import EventStream, StatelessSession
 from mcphost.gateway.stateless import (
     STATELESS_VERSION,
     StatelessError,
@@ -23,22 +24,59 @@ from mcphost.gateway.stateless import (
     upstream_params,
 )
 from mcphost.gateway.upstreams import instance_key, running_for
-from mcphost.mcp.jsonrpc import INVALID_REQUEST, InvalidMessage, classify, error_response
+from mcphost.mcp.jsonrpc import INVALID_REQUEST, InvalidMessage, Message, classify, error_response
 
 if TYPE_CHECKING:
     from mcphost.gateway.access import Grant
     from mcphost.gateway.app import Gateway
+    from mcphost.servers.agent import Running
 
 Cors = list[tuple[bytes, bytes]]
+LISTEN_KEEPALIVE_SECONDS = 20.0
 
 
 class StatelessEra:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.platform = gateway.platform
+        self.listening: set[ListenStream] = set()
+
+    def stop(self) -> None:
+        """End every listen stream gracefully: the subscription's result, then the end of the stream."""
+        for stream in list(self.listening):
+            result = {"resultType": "complete", "_meta": {SUBSCRIPTION_ID: stream.subscription_id}}
+            EventStream.push(stream, {"jsonrpc": "2.0", "id": stream.subscription_id, "result": result})
+            stream.finish()
+
+    async def _listen(self, running: Running, message: Message, receive: Receive, send: Send, cors: Cors) -> None:
+        mux = running.mux
+        assert mux is not None
+        manifest = running.session.manifest if running.session is not None else None
+        params = message.get("params")
+        requested = params.get("notifications") if type(params) is dict else None
+        agreed = agreed_filter(requested, manifest.capabilities if manifest else {})
+        stream = ListenStream(message["id"], agreed, self.gateway.settings.event_buffer)
+        stream.acknowledge(agreed)
+        listener = Listener(stream)
+        mux.sessions.add(listener)  # type: ignore[arg-type]
+        self.listening.add(stream)
+        try:
+            await subscribe_upstream(mux, stream.subscriptions, self.gateway.settings.request_timeout_seconds)
+            writing = write_stream(send, stream, cors, priming=False, keepalive=LISTEN_KEEPALIVE_SECONDS)
+            await until_disconnected(receive, writing)
+        finally:
+            mux.sessions.discard(listener)
+            self.listening.discard(stream)
 
     async def post(
-        self, grant: Grant, headers: dict[bytes, bytes], document: Any, size: int, send: Send, cors: Cors
+        self,
+        grant: Grant,
+        headers: dict[bytes, bytes],
+        document: Any,
+        size: int,
+        receive: Receive,
+        send: Send,
+        cors: Cors,
     ) -> None:
         from mcphost.gateway.app import GATEWAY_ERROR, error_body, unavailable
 
@@ -77,6 +115,9 @@ class StatelessEra:
             await respond(send, 200, orjson.dumps(answer), JSON_HEADERS + cors)
             return
         assert running.mux is not None
+        if document["method"] == "subscriptions/listen":
+            await self._listen(running, document, receive, send, cors)
+            return
         session = StatelessSession(
             server_id=grant.server_id,
             principal=grant.principal,
