@@ -68,7 +68,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/mcphost up $(RUN_ARGS)
 
+# The gateway tests run the MCP conformance suite and the Inspector (npm packages on Node 22, under .ci/node);
+# the script installs them once (it needs npm) and returns at once when they are there.
 test: $(STAMP)
+	@bash scripts/install_node_tools.sh >/dev/null
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # All three checks run even when one fails, so one pass shows every problem.
