@@ -13,15 +13,15 @@ import contextlib
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import orjson
 
-from mcphost.errors import AppError
 from mcphost.events import Event
 from mcphost.gateway import origins
 from mcphost.gateway.access import AccessResolver, Denied, Grant, RateLimiter
 from mcphost.gateway.asgi import BodyTooLarge, Disconnected, Receive, Scope, Send, headers_of, read_body, respond_json
+from mcphost.gateway.errors import GATEWAY_ERROR, error_body
 from mcphost.gateway.session_era import SessionEra
 from mcphost.gateway.sessions import SessionStore
 from mcphost.gateway.stateless_era import StatelessEra
@@ -34,16 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX: Final = "/mcp/"
-GATEWAY_ERROR: Final = -32000
 REAP_INTERVAL_SECONDS: Final = 30.0
 SESSION_ERA_VERSIONS: Final = frozenset(version.encode() for version in SUPPORTED_PROTOCOL_VERSIONS)
-
-
-def error_body(code: int, message: str, reason: str | None = None, request_id: Any = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if reason is not None:
-        error["data"] = {"reason": reason}
-    return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
 class Gateway:
@@ -188,8 +180,3 @@ class Gateway:
             await self.stateless_era.post(grant, headers, document, len(body), receive, send, cors)
         else:
             await self.session_era.post(grant, headers, document, len(body), send, cors)
-
-
-def unavailable(exc: AppError) -> tuple[int, list[tuple[bytes, bytes]]]:
-    """The HTTP status and headers of an upstream that cannot be reached."""
-    return exc.status_code, [(name.lower().encode(), value.encode()) for name, value in exc.headers.items()]

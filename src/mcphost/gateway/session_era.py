@@ -17,6 +17,7 @@ import orjson
 
 from mcphost.errors import AppError
 from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, respond, respond_json, until_disconnected
+from mcphost.gateway.errors import GATEWAY_ERROR, error_body, unavailable
 from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.sessions import GENERAL_STREAM, ClientSession, parse_event_id
 from mcphost.gateway.upstreams import instance_key, running_for
@@ -39,13 +40,13 @@ class SessionEra:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.platform = gateway.platform
+        self._releasing: set[asyncio.Task[None]] = set()  # instances of ended sessions being stopped
 
     # -- POST ---------------------------------------------------------------------------------------------------
 
     async def post(
         self, grant: Grant, headers: dict[bytes, bytes], document: Any, size: int, send: Send, cors: Cors
     ) -> None:
-        from mcphost.gateway.app import error_body
 
         if type(document) is list:
             await self._batch(grant, headers, document, size, send, cors)
@@ -75,7 +76,6 @@ class SessionEra:
             await respond(send, 202, b"", cors)
 
     async def _session(self, grant: Grant, headers: dict[bytes, bytes], send: Send, cors: Cors) -> ClientSession | None:
-        from mcphost.gateway.app import GATEWAY_ERROR, error_body
 
         session_id = headers.get(SESSION_HEADER)
         if session_id is None:
@@ -96,7 +96,6 @@ class SessionEra:
         return session
 
     async def _initialize(self, grant: Grant, message: Message, send: Send, cors: Cors) -> None:
-        from mcphost.gateway.app import GATEWAY_ERROR, error_body, unavailable
 
         gateway = self.gateway
         raw = message.get("params")
@@ -172,7 +171,6 @@ class SessionEra:
         *,
         json_ok: bool,
     ) -> None:
-        from mcphost.gateway.app import GATEWAY_ERROR, error_body, unavailable
 
         method = message["method"]
         if method == "ping":
@@ -226,7 +224,6 @@ class SessionEra:
         self, grant: Grant, headers: dict[bytes, bytes], batch: list[Any], size: int, send: Send, cors: Cors
     ) -> None:
         """A JSON-RPC batch (protocol 2025-03-26): each message handled in turn, the answers returned together."""
-        from mcphost.gateway.app import error_body
 
         answers: list[Any] = []
         for message in batch:
@@ -246,7 +243,6 @@ class SessionEra:
     # -- GET and DELETE -----------------------------------------------------------------------------------------
 
     async def get(self, grant: Grant, headers: dict[bytes, bytes], receive: Receive, send: Send, cors: Cors) -> None:
-        from mcphost.gateway.app import GATEWAY_ERROR, error_body
 
         if b"text/event-stream" not in headers.get(b"accept", b""):
             body = error_body(GATEWAY_ERROR, "A GET opens an event stream: send Accept: text/event-stream.", "accept")
@@ -282,7 +278,11 @@ class SessionEra:
         self.gateway.sessions.remove(session)
         agent = self.platform.agent
         if agent is not None and session.upstream_key.startswith("session-"):
-            asyncio.get_running_loop().create_task(agent.instances.release(session.server_id, session.upstream_key))
+            task = asyncio.get_running_loop().create_task(
+                agent.instances.release(session.server_id, session.upstream_key)
+            )
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
 
 
 class _Collector:

@@ -9,6 +9,7 @@ import orjson
 
 from mcphost.errors import AppError
 from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, respond, respond_json, until_disconnected
+from mcphost.gateway.errors import GATEWAY_ERROR, error_body, unavailable
 from mcphost.gateway.listen import SUBSCRIPTION_ID, Listener, ListenStream, agreed_filter, subscribe_upstream
 from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.sessions import EventStream, StatelessSession
@@ -78,7 +79,6 @@ class StatelessEra:
         send: Send,
         cors: Cors,
     ) -> None:
-        from mcphost.gateway.app import GATEWAY_ERROR, error_body, unavailable
 
         if type(document) is not dict:
             await respond_json(send, 400, error_body(INVALID_REQUEST, "Batches do not exist in 2026-07-28."), cors)
