@@ -13,6 +13,7 @@ from tests.conftest import make_settings
 from tests.gateway.mcp_http import McpHttp, hosted_with_key
 from tests.servers.hosting import QUICK, deploy, status_of
 from tests.support.accounts import Account, create_token, sign_up
+from tests.support.apps import app_client
 from tests.support.waiting import eventually
 
 
@@ -230,3 +231,21 @@ async def test_the_console_playground_invokes_through_the_same_path(
     assert [tool["name"] for tool in listed.json()["result"]["tools"]] == ["echo", "crash"]
     assert refused.status_code == 422
     assert traced["items"][0]["user_id"] == str(owner.id)
+
+
+async def test_an_upstream_that_does_not_answer_in_time_gives_a_json_rpc_error(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(tmp_path / "slow", database_url, **QUICK, gateway={"request_timeout_seconds": 0.3})
+    async with app_client(settings) as client:
+        owner = await sign_up(client, "owner@example.com")
+        server, key = await hosted_with_key(client, owner)
+        mcp = McpHttp(client, server["slug"], key)
+        await mcp.initialize()
+
+        answer = await mcp.call("hang")
+        after = await mcp.call("echo", text="still here")
+
+    assert answer["error"]["code"] == -32001
+    assert "did not answer tools/call within 0.3 s" in answer["error"]["message"]
+    assert after["result"]["content"][0]["text"] == "still here"

@@ -92,3 +92,23 @@ async def test_a_shared_http_client_is_left_open() -> None:
         connection = HttpConnection(f"http://127.0.0.1:{free_port()}/mcp", client=client)
         await connection.close()
         assert not client.is_closed
+
+
+async def test_the_get_stream_brings_notifications_outside_requests(url: str) -> None:
+    connection = HttpConnection(url)
+    session = McpSession(connection, timeout=10)
+    changed = asyncio.Event()
+    connection.on_notification(
+        lambda message: changed.set() if message["method"] == "notifications/tools/list_changed" else None
+    )
+    try:
+        await session.initialize()
+        connection.listen()
+        await asyncio.sleep(0.3)  # the GET stream is open before the change happens
+        await session.call_tool("grow", {})
+        await asyncio.wait_for(changed.wait(), 10)
+        tools = await session.list_tools()
+    finally:
+        await connection.close()
+
+    assert any(tool["name"].startswith("grown_") for tool in tools)

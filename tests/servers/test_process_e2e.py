@@ -181,6 +181,19 @@ async def test_a_streamable_http_command_server_runs_behind_a_free_port(
     capabilities = (await client.get(f"/api/servers/{running['id']}/capabilities", headers=admin.headers)).json()
     assert {"echo", "add"} <= {tool["name"] for tool in capabilities["tools"]}
 
+    # A change the server announces on its GET stream is synced too.
+    grown = await client.post(
+        f"/api/servers/{running['id']}/invoke",
+        json={"method": "tools/call", "params": {"name": "grow"}},
+        headers=admin.headers,
+    )
+    assert grown.json()["result"]["content"][0]["text"] == "grew"
+    await eventually(
+        lambda: client.get(f"/api/servers/{running['id']}/capabilities", headers=admin.headers),
+        lambda r: any(tool["name"].startswith("grown_") for tool in r.json()["tools"]),
+        what="the capability sync after list_changed",
+    )
+
 
 async def test_a_server_that_exits_after_n_calls_is_restarted_and_counted(
     app: FastAPI, client: httpx.AsyncClient, admin: Account

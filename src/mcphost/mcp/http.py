@@ -3,8 +3,8 @@
 Each request is a POST; the answer comes as ``application/json`` or as a ``text/event-stream`` that carries
 notifications, server→client requests (answered by POSTing the handler's reply) and, last, the response. The
 session id the server assigns at ``initialize`` and the negotiated protocol version are sent with every later
-request; ``close()`` ends the session with DELETE. Server messages outside a request (the optional GET stream) are
-not listened to."""
+request; ``close()`` ends the session with DELETE. ``listen()`` holds the optional GET stream for server messages
+outside requests."""
 
 # ruff: noqa: ASYNC109 -- timeouts are per request, as in the stdio connection.
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -31,6 +31,9 @@ from mcphost.mcp.jsonrpc import (
 
 log = logging.getLogger(__name__)
 SESSION_HEADER = "mcp-session-id"
+LISTEN_RETRY_SECONDS = 0.5
+LISTEN_RETRY_MAX_SECONDS = 30.0
+_LISTEN_TIMEOUT = httpx.Timeout(30.0, read=None)  # a GET stream may be quiet for as long as it likes
 VERSION_HEADER = "mcp-protocol-version"
 
 
@@ -46,6 +49,7 @@ class HttpConnection:
         self._on_notification: Callable[[Message], object] | None = None
         self._on_request: Callable[[Message], Awaitable[dict[str, Any]]] | None = None
         self._serving: dict[Any, asyncio.Task[None]] = {}
+        self._listener: asyncio.Task[None] | None = None
         self.closed = False
 
     def on_notification(self, handler: Callable[[Message], object] | None) -> None:
@@ -98,7 +102,7 @@ class HttpConnection:
         if self.closed:
             return
         self.closed = True
-        for task in list(self._serving.values()):
+        for task in [*self._serving.values(), *([self._listener] if self._listener else [])]:
             task.cancel()
         try:
             if self.session_id is not None:
@@ -155,21 +159,40 @@ class HttpConnection:
             await response.aclose()
 
     async def _from_stream(self, response: httpx.Response, request_id: int) -> Message:
-        data: list[str] = []
-        async for line in response.aiter_lines():
-            if line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-            elif line == "" and data:
-                text = "\n".join(data)
-                data.clear()
-                if not text.strip():  # a priming event (an id to resume from, no message)
-                    continue
-                message = orjson.loads(text)
-                if isinstance(message, dict) and message.get("id") == request_id and "method" not in message:
-                    return message
-                if isinstance(message, dict) and "method" in message:
-                    self._server_message(message)
+        async for _, message in _events(response):
+            if message.get("id") == request_id and "method" not in message:
+                return message
+            if "method" in message:
+                self._server_message(message)
         raise ConnectionClosed("the server's event stream ended without the response")
+
+    def listen(self) -> None:
+        """Hold the server's GET stream, where it sends what belongs to no request (list changes, resource
+        updates), reconnecting with ``Last-Event-ID`` while the session lives. Call after ``initialize``."""
+        if self._listener is None and not self.closed:
+            self._listener = asyncio.get_running_loop().create_task(self._listen_forever(), name=f"mcp-get:{self.url}")
+
+    async def _listen_forever(self) -> None:
+        delay, last_event_id = LISTEN_RETRY_SECONDS, None
+        while not self.closed:
+            headers = {key: value for key, value in self._request_headers().items() if key != "content-type"}
+            headers["accept"] = "text/event-stream"
+            if last_event_id is not None:
+                headers["last-event-id"] = last_event_id
+            try:
+                async with self._client.stream("GET", self.url, headers=headers, timeout=_LISTEN_TIMEOUT) as response:
+                    if response.status_code in (404, 405):  # no GET stream here, or the session is over
+                        return
+                    if response.status_code < 400:
+                        delay = LISTEN_RETRY_SECONDS
+                        async for event_id, message in _events(response):
+                            last_event_id = event_id or last_event_id
+                            if "method" in message:
+                                self._server_message(message)
+            except (httpx.HTTPError, orjson.JSONDecodeError) as exc:
+                log.debug("the GET stream of %s ended: %r", self.url, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LISTEN_RETRY_MAX_SECONDS)
 
     def _server_message(self, message: Message) -> None:
         if "id" not in message:
@@ -202,3 +225,21 @@ class HttpConnection:
                 reply = error_response(request_id, JsonRpcError(INTERNAL_ERROR, "Internal error"))
         with contextlib.suppress(ConnectionClosed, TimeoutError):
             await self.send_raw(reply)
+
+
+async def _events(response: httpx.Response) -> AsyncIterator[tuple[str | None, Message]]:
+    """The JSON-RPC messages of an event stream with their event ids (priming events without data skipped)."""
+    data: list[str] = []
+    event_id: str | None = None
+    async for line in response.aiter_lines():
+        if line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line == "":
+            text = "\n".join(data)
+            data.clear()
+            if text.strip():
+                message = orjson.loads(text)
+                if isinstance(message, dict):
+                    yield event_id, message

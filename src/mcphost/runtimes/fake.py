@@ -6,7 +6,8 @@ use exactly the channel a real stdio server gives them. Its behaviour follows th
   FAKE_EXIT_AFTER_CALLS=N    exits with 7 after N tools/call requests
   FAKE_IGNORE_PINGS=1        stops answering ping (a hung server)
   FAKE_EXIT_AFTER_SECONDS=S  exits with 1 S seconds after it was initialized
-Calling the tool ``grow`` adds a tool and sends ``notifications/tools/list_changed``. Preparing the package
+Calling the tool ``grow`` adds a tool and sends ``notifications/tools/list_changed``; the tool ``hang`` is never
+answered. Preparing the package
 identifier ``missing-package`` fails, as a registry would.
 """
 
@@ -129,6 +130,8 @@ class FakeInstance(Instance):
             if params.get("name") == "grow":
                 number = len(self._tools)
                 self._tools.append({"name": f"grown_{number}", "inputSchema": {"type": "object"}})
+            if params.get("name") == "hang":
+                return None
             if params.get("name") == "crash" or (limit and self._calls > int(limit)):
                 self._logs.put_nowait("fake: exiting")
                 self._finish(7)

@@ -84,7 +84,10 @@ async def initialize(
     """The MCP handshake; an HTTP server is retried until it listens (the caller bounds the wait)."""
     while True:
         try:
-            return await session.initialize(client_info=client_info, capabilities=capabilities)
+            manifest = await session.initialize(client_info=client_info, capabilities=capabilities)
+            if isinstance(session.connection, HttpConnection):
+                session.connection.listen()
+            return manifest
         except ConnectionClosed:
             if not isinstance(session.connection, HttpConnection):
                 raise
