@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from mcphost import __version__
-from mcphost.cli import config, db, server
+from mcphost.cli import config, db, server, servers, session
 
 app = typer.Typer(
     name="mcphost",
@@ -16,6 +16,10 @@ app = typer.Typer(
 )
 app.command()(server.up)
 app.command()(server.worker)
+app.command()(session.login)
+app.command()(session.logout)
+app.command()(session.whoami)
+app.add_typer(servers.app, name="servers")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
 

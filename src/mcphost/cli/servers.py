@@ -1,0 +1,209 @@
+"""``mcphost servers``: list, inspect, start, stop, restart and delete servers; their logs, tools and calls.
+
+A server is named by its id or its slug (or its name when only one server has it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mcphost.cli import server_calls
+from mcphost.cli.output import JsonOption, UrlOption, console, esc, print_json, run_api, short_time, styled_status
+
+if TYPE_CHECKING:
+    from mcphost.client import MCPHostClient
+    from mcphost.client._client import ServerAction
+
+app = typer.Typer(help="Deployed MCP servers: lifecycle, logs, tools and calls.", no_args_is_help=True)
+app.command("tools")(server_calls.tools)
+app.command("call")(server_calls.call)
+
+ServerArg = Annotated[str, typer.Argument(help="The server's id or slug.", show_default=False)]
+
+
+@app.command("list")
+def list_servers(url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """The servers you may see (administrators: all)."""
+
+    async def fetch(client: MCPHostClient) -> list[dict[str, Any]]:
+        return await client.all_servers()
+
+    servers = run_api(fetch, url)
+    if as_json:
+        print_json(servers)
+        return
+    if not servers:
+        typer.echo("No servers yet.")
+        return
+    from rich.table import Table
+
+    table = Table("SLUG", "NAME", "STATUS", "RUNTIME", "ENDPOINT", box=None)
+    for server in servers:
+        table.add_row(
+            esc(server["slug"]),
+            esc(server["name"]),
+            styled_status(server["status"]),
+            esc(server["runtime"]),
+            esc(server["endpoint_url"]),
+        )
+    console().print(table)
+
+
+@app.command()
+def show(server: ServerArg, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Everything about one server (secret values excepted)."""
+
+    async def fetch(client: MCPHostClient) -> dict[str, Any]:
+        return await client.resolve_server(server)
+
+    found = run_api(fetch, url)
+    if as_json:
+        print_json(found)
+        return
+    from rich.table import Table
+
+    reason = found.get("status_reason")
+    status = styled_status(found["status"]) + (f" ({esc(reason)})" if reason else "")
+    rows = [
+        ("id", found["id"]),
+        ("name", found["name"]),
+        ("slug", found["slug"]),
+        ("status", status),
+        ("desired", found["desired_state"]),
+        ("runtime", found["runtime"]),
+        ("source", _compact(found["source"])),
+        ("endpoint", found["endpoint_url"]),
+        ("isolation", found["isolation"]),
+        ("network", found["network"]),
+        ("env", ", ".join(found.get("env") or {}) or "-"),
+        ("secrets", ", ".join(found.get("secret_env") or []) or "-"),
+        ("restarts", str(found["restart_count"])),
+        ("created", short_time(found["created_at"])),
+        ("last started", short_time(found.get("last_started_at")) or "-"),
+    ]
+    rows += [("warning", warning) for warning in found.get("warnings") or []]
+    table = Table(box=None, show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value if key == "status" else esc(value))
+    console().print(table)
+
+
+def _act(server: str, action: ServerAction, url: str | None) -> None:
+    async def act(client: MCPHostClient) -> dict[str, Any]:
+        found = await client.resolve_server(server)
+        return await client.server_action(found["id"], action)
+
+    changed = run_api(act, url)
+    now, desired = changed["status"], changed["desired_state"]
+    typer.echo(f"{changed['slug']}: {action} requested (status {now}, desired {desired})")
+
+
+@app.command()
+def start(server: ServerArg, url: UrlOption = None) -> None:
+    """Start a stopped server."""
+    _act(server, "start", url)
+
+
+@app.command()
+def stop(server: ServerArg, url: UrlOption = None) -> None:
+    """Stop a server (it keeps its configuration; `start` runs it again)."""
+    _act(server, "stop", url)
+
+
+@app.command()
+def restart(server: ServerArg, url: UrlOption = None) -> None:
+    """Restart a server."""
+    _act(server, "restart", url)
+
+
+@app.command()
+def delete(
+    server: ServerArg,
+    url: UrlOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Stop and delete a server, with its access keys."""
+
+    async def find(client: MCPHostClient) -> dict[str, Any]:
+        return await client.resolve_server(server)
+
+    found = run_api(find, url)
+    if not yes:
+        typer.confirm(f"Delete {found['slug']} ({found['id']})?", abort=True)
+
+    async def remove(client: MCPHostClient) -> None:
+        await client.delete_server(found["id"])
+
+    run_api(remove, url)
+    typer.echo(f"{found['slug']}: deleted")
+
+
+@app.command()
+def logs(
+    server: ServerArg,
+    url: UrlOption = None,
+    tail: Annotated[int, typer.Option("--tail", "-n", min=1, max=5000, help="How many of the newest lines.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """The newest log lines of a server: its own output (stderr) and what MCP Host did (platform)."""
+
+    async def fetch(client: MCPHostClient) -> list[dict[str, Any]]:
+        found = await client.resolve_server(server)
+        return await client.tail_logs(found["id"], tail)
+
+    lines = run_api(fetch, url)
+    if as_json:
+        print_json(lines)
+        return
+    for line in lines:
+        # Plain text, not Rich markup: log lines may hold brackets, and are meant for grep.
+        typer.echo(f"{short_time(line['ts'])} {line['stream']:<8} {line['line']}")
+
+
+@app.command()
+def invocations(
+    server: ServerArg,
+    url: UrlOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=200, help="How many of the newest.")] = 50,
+    tool: Annotated[str | None, typer.Option("--tool", help="Only calls of this tool.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The requests the gateway relayed to a server, newest first."""
+
+    async def fetch(client: MCPHostClient) -> list[dict[str, Any]]:
+        found = await client.resolve_server(server)
+        page = await client.list_invocations(found["id"], limit=limit, tool=tool)
+        return list(page["items"])
+
+    records = run_api(fetch, url)
+    if as_json:
+        print_json(records)
+        return
+    if not records:
+        typer.echo("No invocations recorded.")
+        return
+    from rich.table import Table
+
+    table = Table("ID", "TIME", "METHOD", "NAME", "STATUS", "MS", "ERROR", box=None)
+    for record in records:
+        status = "[green]ok[/]" if record["status"] == "ok" else "[red]error[/]"
+        table.add_row(
+            str(record["id"]),
+            short_time(record["ts"]),
+            esc(record["method"]),
+            esc(record.get("name")),
+            status,
+            f"{record['duration_ms']:.1f}",
+            esc(record.get("error_message")),
+        )
+    console().print(table)
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(", ", ": "))

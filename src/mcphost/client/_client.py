@@ -1,0 +1,232 @@
+"""``MCPHostClient``: one method per API endpoint the command line uses, over one ``httpx.AsyncClient``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import httpx
+
+from mcphost.client._errors import ApiError, Unreachable
+
+__all__ = ["DEFAULT_TIMEOUT", "MCPHostClient", "ServerAction"]
+
+#: Long enough for a tool call: the gateway itself gives up on an upstream after its request timeout (120 s).
+DEFAULT_TIMEOUT = httpx.Timeout(130.0, connect=10.0)
+ServerAction = Literal["start", "stop", "restart", "redeploy"]
+Json = Any
+
+
+class MCPHostClient:
+    """An authenticated client of one MCP Host instance; use it as an async context manager.
+
+    ``token`` is a session token (from ``login``) or a personal access token; it may be set later by
+    assigning ``client.token``. Methods return the API's JSON unchanged (dicts and lists)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- transport ---------------------------------------------------------------------------------------
+
+    async def request(self, method: str, path: str, *, json: Json = None, params: dict[str, Any] | None = None) -> Json:
+        """Send one request; the decoded JSON body, None for an empty answer. Raises ApiError or Unreachable."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        try:
+            response = await self._http.request(method, path, json=json, params=query, headers=headers)
+        except httpx.TimeoutException:
+            raise Unreachable(self.base_url, "no answer in time") from None
+        except httpx.TransportError as exc:
+            raise Unreachable(self.base_url, _reason(exc)) from None
+        if response.is_error:
+            raise _api_error(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(response.status_code, "invalid_response", "the answer is not JSON") from None
+
+    # -- accounts ----------------------------------------------------------------------------------------
+
+    async def register(self, email: str, password: str) -> dict[str, Any]:
+        """Create an account (the first one on an instance becomes administrator)."""
+        return dict(await self.request("POST", "/api/auth/register", json={"email": email, "password": password}))
+
+    async def login(self, email: str, password: str) -> dict[str, Any]:
+        """Sign in: ``{"access_token", "expires_at"}``. The client uses the new token from now on."""
+        answer = dict(await self.request("POST", "/api/auth/login", json={"email": email, "password": password}))
+        self.token = answer["access_token"]
+        return answer
+
+    async def logout(self) -> None:
+        """End the session of the client's token (personal access tokens stay valid: revoke those instead)."""
+        await self.request("POST", "/api/auth/logout")
+
+    async def me(self) -> dict[str, Any]:
+        """The signed-in user and their organisations."""
+        return dict(await self.request("GET", "/api/me"))
+
+    # -- servers -----------------------------------------------------------------------------------------
+
+    async def list_servers(
+        self, *, limit: int = 50, cursor: str | None = None, org_id: str | None = None
+    ) -> dict[str, Any]:
+        """One page of the servers the caller may see: ``{"items", "next_cursor"}``."""
+        params = {"limit": limit, "cursor": cursor, "org_id": org_id}
+        return dict(await self.request("GET", "/api/servers", params=params))
+
+    async def iter_servers(self, *, org_id: str | None = None) -> AsyncIterator[dict[str, Any]]:
+        """Every server the caller may see, following the pages."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_servers(limit=200, cursor=cursor, org_id=org_id)
+            for item in page["items"]:
+                yield item
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    async def all_servers(self, *, org_id: str | None = None) -> list[dict[str, Any]]:
+        return [server async for server in self.iter_servers(org_id=org_id)]
+
+    async def get_server(self, server_id: str) -> dict[str, Any]:
+        return dict(await self.request("GET", f"/api/servers/{server_id}"))
+
+    async def resolve_server(self, ref: str) -> dict[str, Any]:
+        """The server named by ``ref``: its id, or else its slug (or its name, when only one has it)."""
+        if _is_uuid(ref):
+            return await self.get_server(ref)
+        servers = await self.all_servers()
+        by_slug = [server for server in servers if server["slug"] == ref]
+        if by_slug:
+            return by_slug[0]
+        by_name = [server for server in servers if server["name"] == ref]
+        if len(by_name) == 1:
+            return by_name[0]
+        if len(by_name) > 1:
+            slugs = ", ".join(server["slug"] for server in by_name)
+            raise ApiError(409, "ambiguous", f"Several servers are named {ref!r}; use a slug ({slugs}) or an id.")
+        raise ApiError(404, "not_found", f"No server with the id, slug or name {ref!r}.")
+
+    async def create_server(self, name: str, source: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        """Deploy a server; the answer includes its ``access_key``, shown only once."""
+        body = {"name": name, "source": source, **fields}
+        return dict(await self.request("POST", "/api/servers", json=body))
+
+    async def server_action(self, server_id: str, action: ServerAction) -> dict[str, Any]:
+        """Ask for start, stop, restart or redeploy; the answer is the server with its new desired state."""
+        return dict(await self.request("POST", f"/api/servers/{server_id}/{action}"))
+
+    async def start_server(self, server_id: str) -> dict[str, Any]:
+        return await self.server_action(server_id, "start")
+
+    async def stop_server(self, server_id: str) -> dict[str, Any]:
+        return await self.server_action(server_id, "stop")
+
+    async def restart_server(self, server_id: str) -> dict[str, Any]:
+        return await self.server_action(server_id, "restart")
+
+    async def redeploy_server(self, server_id: str) -> dict[str, Any]:
+        return await self.server_action(server_id, "redeploy")
+
+    async def delete_server(self, server_id: str) -> None:
+        await self.request("DELETE", f"/api/servers/{server_id}")
+
+    # -- observing a server ------------------------------------------------------------------------------
+
+    async def tail_logs(self, server_id: str, tail: int = 100) -> list[dict[str, Any]]:
+        """The newest ``tail`` log lines, oldest first: ``{"id", "ts", "stream", "line"}``."""
+        return list(await self.request("GET", f"/api/servers/{server_id}/logs", params={"tail": tail}))
+
+    async def capabilities(self, server_id: str) -> dict[str, Any]:
+        """Its tools, resources, resource templates and prompts (404 ``not_synced`` before a first start)."""
+        return dict(await self.request("GET", f"/api/servers/{server_id}/capabilities"))
+
+    async def invoke(self, server_id: str, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send one MCP request: ``{"result", "error", "duration_ms"}`` (409 when the server is not running)."""
+        body: dict[str, Any] = {"method": method}
+        if params is not None:
+            body["params"] = params
+        return dict(await self.request("POST", f"/api/servers/{server_id}/invoke", json=body))
+
+    async def call_tool(self, server_id: str, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        return await self.invoke(server_id, "tools/call", {"name": name, "arguments": arguments or {}})
+
+    async def list_invocations(
+        self,
+        server_id: str,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        method: str | None = None,
+        tool: str | None = None,
+        status: Literal["ok", "error"] | None = None,
+    ) -> dict[str, Any]:
+        """One page of the requests relayed to the server, newest first: ``{"items", "next_cursor"}``."""
+        params = {"limit": limit, "cursor": cursor, "method": method, "tool": tool, "status": status}
+        return dict(await self.request("GET", f"/api/servers/{server_id}/invocations", params=params))
+
+    async def get_invocation(self, server_id: str, invocation_id: int) -> dict[str, Any]:
+        return dict(await self.request("GET", f"/api/servers/{server_id}/invocations/{invocation_id}"))
+
+    # -- access keys -------------------------------------------------------------------------------------
+
+    async def create_key(self, server_id: str, name: str = "default") -> dict[str, Any]:
+        """A new access key for the server's endpoint; ``key`` is shown only in this answer."""
+        return dict(await self.request("POST", f"/api/servers/{server_id}/keys", json={"name": name}))
+
+    async def list_keys(self, server_id: str) -> list[dict[str, Any]]:
+        return list(await self.request("GET", f"/api/servers/{server_id}/keys"))
+
+    async def revoke_key(self, server_id: str, key_id: str) -> None:
+        await self.request("DELETE", f"/api/servers/{server_id}/keys/{key_id}")
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    """The error of an error answer: the API's error body, or what can be said of another body (a proxy's)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return ApiError(response.status_code, str(error.get("code") or "error"), error["message"], error.get("details"))
+    phrase = response.reason_phrase or "error"
+    return ApiError(response.status_code, "http_error", f"HTTP {response.status_code} {phrase}")
+
+
+def _reason(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or host unknown"
+    return str(exc) or type(exc).__name__
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
