@@ -90,6 +90,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/mcp_stdio_roundtrip.py
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/hosted_memory.py
+	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/gateway/compare.py
 
 clean:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.cli import processes
+from tests.cli.live import Instance, running_instance
 from tests.support import databases
 
 # A cheap argon2 cost keeps sign-ups in the subprocess fast; production uses the default cost.
@@ -56,3 +57,9 @@ async def empty_database_url(postgres_url: str | None) -> AsyncIterator[str | No
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await connection.close()
+
+
+@pytest.fixture
+def instance(home: Path, cli_env: dict[str, str], tmp_path: Path) -> Iterator[Instance]:
+    """A running instance with an administrator and one running server ``srv`` on the fake runtime."""
+    yield from running_instance(home, cli_env, tmp_path)

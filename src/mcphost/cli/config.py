@@ -1,4 +1,4 @@
-"""``mcphost config show``: the effective settings, secrets masked."""
+"""``mcphost config show``: the effective settings, secrets masked; ``config export``: configuration of MCP clients."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
+from mcphost.cli.export import export
 from mcphost.cli.options import HomeOption, load_settings
 
 app = typer.Typer(help="Configuration.", no_args_is_help=True)
+app.command()(export)
 
 
 @app.command()

@@ -5,7 +5,13 @@ from __future__ import annotations
 import typer
 
 from mcphost import __version__
+from mcphost.cli import admin as admin_cli
+from mcphost.cli import catalog as catalog_cli
 from mcphost.cli import config, db, server, servers, session
+from mcphost.cli import events as events_cli
+from mcphost.cli import orgs as orgs_cli
+from mcphost.cli import tokens as tokens_cli
+from mcphost.cli.connect import connect
 
 app = typer.Typer(
     name="mcphost",
@@ -20,8 +26,15 @@ app.command()(session.login)
 app.command()(session.logout)
 app.command()(session.whoami)
 app.add_typer(servers.app, name="servers")
+app.add_typer(catalog_cli.app, name="catalog")
+app.add_typer(tokens_cli.app, name="tokens")
+app.add_typer(orgs_cli.app, name="orgs")
+app.add_typer(admin_cli.users_app, name="users")
+app.add_typer(admin_cli.jobs_app, name="jobs")
+app.add_typer(events_cli.app, name="events")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
+app.command()(connect)
 
 
 @app.command()

@@ -9,8 +9,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mcphost.cli import server_calls
-from mcphost.cli.output import JsonOption, UrlOption, console, esc, print_json, run_api, short_time, styled_status
+from mcphost.cli import server_calls, server_deploy, server_keys
+from mcphost.cli.follow import DEFAULT_TIMEOUT, TimeoutOption, WaitFailed, WaitOption, format_log_line
+from mcphost.cli.output import (
+    JsonOption,
+    UrlOption,
+    console,
+    esc,
+    fail,
+    print_json,
+    run_api,
+    short_time,
+    styled_status,
+)
 
 if TYPE_CHECKING:
     from mcphost.client import MCPHostClient
@@ -19,6 +30,9 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Deployed MCP servers: lifecycle, logs, tools and calls.", no_args_is_help=True)
 app.command("tools")(server_calls.tools)
 app.command("call")(server_calls.call)
+app.command("deploy")(server_deploy.deploy)
+app.command("create")(server_deploy.create)
+app.add_typer(server_keys.app, name="keys")
 
 ServerArg = Annotated[str, typer.Argument(help="The server's id or slug.", show_default=False)]
 
@@ -92,32 +106,71 @@ def show(server: ServerArg, url: UrlOption = None, as_json: JsonOption = False) 
     console().print(table)
 
 
-def _act(server: str, action: ServerAction, url: str | None) -> None:
+def _act(
+    server: str, action: ServerAction, url: str | None, wait: bool = False, timeout: float = DEFAULT_TIMEOUT
+) -> None:
     async def act(client: MCPHostClient) -> dict[str, Any]:
+        from mcphost.cli.follow import opened, wait_for
+
         found = await client.resolve_server(server)
-        return await client.server_action(found["id"], action)
+        if not wait:
+            return await client.server_action(found["id"], action)
+        # The stream is open before the action, so no change it causes is missed.
+        now, changes = await opened(client.follow_status(found["id"]))
+        changed = await client.server_action(found["id"], action)
+        _requested(changed, action)
+        target = "stopped" if action == "stop" else "running"
+        must_change = action in ("restart", "redeploy") or now["status"] != target
+        try:
+            await wait_for(client, changed, target, within=timeout, changes=changes, must_change=must_change)
+        except WaitFailed as exc:
+            changed["wait_error"] = exc.message
+        return changed
 
     changed = run_api(act, url)
+    if not wait:
+        _requested(changed, action)
+    elif changed.get("wait_error"):
+        fail(changed["wait_error"])
+    else:
+        typer.echo(f"{changed['slug']} is {'stopped' if action == 'stop' else 'running'}")
+
+
+def _requested(changed: dict[str, Any], action: str) -> None:
     now, desired = changed["status"], changed["desired_state"]
     typer.echo(f"{changed['slug']}: {action} requested (status {now}, desired {desired})")
 
 
 @app.command()
-def start(server: ServerArg, url: UrlOption = None) -> None:
+def start(
+    server: ServerArg, url: UrlOption = None, wait: WaitOption = False, timeout: TimeoutOption = DEFAULT_TIMEOUT
+) -> None:
     """Start a stopped server."""
-    _act(server, "start", url)
+    _act(server, "start", url, wait, timeout)
 
 
 @app.command()
-def stop(server: ServerArg, url: UrlOption = None) -> None:
+def stop(
+    server: ServerArg, url: UrlOption = None, wait: WaitOption = False, timeout: TimeoutOption = DEFAULT_TIMEOUT
+) -> None:
     """Stop a server (it keeps its configuration; `start` runs it again)."""
-    _act(server, "stop", url)
+    _act(server, "stop", url, wait, timeout)
 
 
 @app.command()
-def restart(server: ServerArg, url: UrlOption = None) -> None:
+def restart(
+    server: ServerArg, url: UrlOption = None, wait: WaitOption = False, timeout: TimeoutOption = DEFAULT_TIMEOUT
+) -> None:
     """Restart a server."""
-    _act(server, "restart", url)
+    _act(server, "restart", url, wait, timeout)
+
+
+@app.command()
+def redeploy(
+    server: ServerArg, url: UrlOption = None, wait: WaitOption = False, timeout: TimeoutOption = DEFAULT_TIMEOUT
+) -> None:
+    """Install the server's source again (the newest version when none is pinned) and restart it."""
+    _act(server, "redeploy", url, wait, timeout)
 
 
 @app.command()
@@ -147,9 +200,25 @@ def logs(
     server: ServerArg,
     url: UrlOption = None,
     tail: Annotated[int, typer.Option("--tail", "-n", min=1, max=5000, help="How many of the newest lines.")] = 100,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl+C.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """The newest log lines of a server: its own output (stderr) and what MCP Host did (platform)."""
+    """The newest log lines of a server: its own output (stderr) and what MCP Host did (platform).
+
+    With --follow, new lines are printed as they are written (with --json: one JSON object a line)."""
+    if follow:
+
+        async def stream(client: MCPHostClient) -> None:
+            from mcphost.cli.follow import print_logs
+
+            found = await client.resolve_server(server)
+            await print_logs(client, found["id"], tail, as_json)
+
+        try:
+            run_api(stream, url)
+        except KeyboardInterrupt:
+            raise typer.Exit(0) from None
+        return
 
     async def fetch(client: MCPHostClient) -> list[dict[str, Any]]:
         found = await client.resolve_server(server)
@@ -160,8 +229,7 @@ def logs(
         print_json(lines)
         return
     for line in lines:
-        # Plain text, not Rich markup: log lines may hold brackets, and are meant for grep.
-        typer.echo(f"{short_time(line['ts'])} {line['stream']:<8} {line['line']}")
+        typer.echo(format_log_line(line))
 
 
 @app.command()
@@ -201,6 +269,46 @@ def invocations(
             esc(record.get("error_message")),
         )
     console().print(table)
+
+
+@app.command()
+def metrics(
+    server: ServerArg,
+    url: UrlOption = None,
+    interval: Annotated[str, typer.Option("--interval", help="Count per minute, hour or day.")] = "hour",
+    as_json: JsonOption = False,
+) -> None:
+    """What happened to a server (starts, stops, crashes, calls...): totals, per interval, and the newest events."""
+    if interval not in ("minute", "hour", "day"):
+        raise typer.BadParameter("must be minute, hour or day", param_hint="--interval")
+
+    async def fetch(client: MCPHostClient) -> dict[str, Any]:
+        found = await client.resolve_server(server)
+        return await client.metrics(found["id"], interval=interval)  # type: ignore[arg-type]
+
+    found = run_api(fetch, url)
+    if as_json:
+        print_json(found)
+        return
+    from rich.table import Table
+
+    out = console()
+    totals = found.get("totals") or {}
+    out.print(f"Since {short_time(found['since'])} UTC, per {found['interval']}:")
+    if not totals:
+        out.print("No events.")
+        return
+    kinds = sorted(totals)
+    table = Table("START", *(kind.upper() for kind in kinds), box=None)
+    for bucket in found.get("buckets") or []:
+        table.add_row(short_time(bucket["start"]), *(str(bucket["counts"].get(kind, 0)) for kind in kinds))
+    table.add_row("[bold]total[/]", *(f"[bold]{totals[kind]}[/]" for kind in kinds))
+    out.print(table)
+    events = Table("TIME", "EVENT", "DATA", box=None)
+    for event in (found.get("events") or [])[:10]:
+        events.add_row(short_time(event["ts"]), esc(event["kind"]), esc(_compact(event.get("data") or {})))
+    out.print("Newest events:")
+    out.print(events)
 
 
 def _compact(value: Any) -> str:

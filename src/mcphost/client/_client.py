@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -11,12 +14,23 @@ import httpx
 
 from mcphost.client._errors import ApiError, Unreachable
 
-__all__ = ["DEFAULT_TIMEOUT", "MCPHostClient", "ServerAction"]
+__all__ = ["DEFAULT_TIMEOUT", "MCPHostClient", "ServerAction", "SseEvent"]
 
 #: Long enough for a tool call: the gateway itself gives up on an upstream after its request timeout (120 s).
 DEFAULT_TIMEOUT = httpx.Timeout(130.0, connect=10.0)
+#: A live stream sends a keep-alive at least every heartbeat (15 s by default); silence this long means it is gone.
+SSE_TIMEOUT = httpx.Timeout(10.0, read=90.0)
 ServerAction = Literal["start", "stop", "restart", "redeploy"]
 Json = Any
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    """One Server-Sent Event: its type (``message`` when unnamed), its id if any, its data."""
+
+    event: str
+    id: str | None
+    data: str
 
 
 class MCPHostClient:
@@ -204,6 +218,81 @@ class MCPHostClient:
     async def revoke_key(self, server_id: str, key_id: str) -> None:
         await self.request("DELETE", f"/api/servers/{server_id}/keys/{key_id}")
 
+    # -- catalog -----------------------------------------------------------------------------------------
+
+    async def get_catalog_entry(self, name: str, version: str | None = None) -> dict[str, Any]:
+        """One catalog entry by its server.json name; ``inputs`` lists the variables a deployment may need."""
+        return dict(await self.request("GET", f"/api/catalog/{name}", params={"version": version}))
+
+    async def metrics(
+        self, server_id: str, *, interval: Literal["minute", "hour", "day"] = "hour", limit: int = 100
+    ) -> dict[str, Any]:
+        """Usage of a server: ``{"interval", "since", "events", "buckets", "totals"}``."""
+        params = {"interval": interval, "limit": limit}
+        return dict(await self.request("GET", f"/api/servers/{server_id}/metrics", params=params))
+
+    # -- live streams (Server-Sent Events) ---------------------------------------------------------------
+
+    async def follow_status(self, server_id: str) -> AsyncIterator[dict[str, Any]]:
+        """The server's status now, then each change: ``{"status", "reason", "id", "slug", "name"}``.
+
+        Endless: when the stream ends (the instance restarts, the client lagged), it is opened again, which
+        first repeats the current status."""
+        while True:
+            async for event in self.sse(f"/api/servers/{server_id}/status/stream"):
+                if event.event == "server.status":
+                    yield dict(_json_data(event)["data"])
+            await asyncio.sleep(0.5)
+
+    async def follow_logs(self, server_id: str, tail: int = 100) -> AsyncIterator[dict[str, Any]]:
+        """The newest ``tail`` log lines, then each new one as it is written (endless; resumes after a drop)."""
+        last_id: str | None = None
+        while True:
+            async for event in self.sse(f"/api/servers/{server_id}/logs/stream", {"tail": tail}, last_id):
+                if event.event == "log":
+                    last_id = event.id or last_id
+                    yield dict(_json_data(event))
+            await asyncio.sleep(0.5)
+
+    async def sse(
+        self, path: str, params: dict[str, Any] | None = None, last_event_id: str | None = None
+    ) -> AsyncIterator[SseEvent]:
+        """The events of one Server-Sent Events stream, until the server ends it. Raises ApiError or Unreachable."""
+        headers = {"Accept": "text/event-stream"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        try:
+            async with self._http.stream("GET", path, params=query, headers=headers, timeout=SSE_TIMEOUT) as response:
+                if response.is_error:
+                    await response.aread()
+                    raise _api_error(response)
+                event: str | None = None
+                event_id: str | None = None
+                data: list[str] = []
+                async for line in response.aiter_lines():
+                    if not line:
+                        if data or event:
+                            yield SseEvent(event or "message", event_id, "\n".join(data))
+                        event, data = None, []
+                    elif line.startswith(":"):
+                        continue
+                    else:
+                        field, _, value = line.partition(":")
+                        value = value.removeprefix(" ")
+                        if field == "event":
+                            event = value
+                        elif field == "data":
+                            data.append(value)
+                        elif field == "id":
+                            event_id = value
+        except httpx.TimeoutException:
+            raise Unreachable(self.base_url, "the stream went quiet") from None
+        except httpx.TransportError as exc:
+            raise Unreachable(self.base_url, _reason(exc)) from None
+
 
 def _api_error(response: httpx.Response) -> ApiError:
     """The error of an error answer: the API's error body, or what can be said of another body (a proxy's)."""
@@ -216,6 +305,16 @@ def _api_error(response: httpx.Response) -> ApiError:
         return ApiError(response.status_code, str(error.get("code") or "error"), error["message"], error.get("details"))
     phrase = response.reason_phrase or "error"
     return ApiError(response.status_code, "http_error", f"HTTP {response.status_code} {phrase}")
+
+
+def _json_data(event: SseEvent) -> dict[str, Any]:
+    try:
+        value = json.loads(event.data)
+    except ValueError:
+        raise ApiError(200, "invalid_response", f"a {event.event} event is not JSON") from None
+    if not isinstance(value, dict):
+        raise ApiError(200, "invalid_response", f"a {event.event} event is not a JSON object")
+    return value
 
 
 def _reason(exc: httpx.TransportError) -> str:

@@ -1,0 +1,105 @@
+"""Watching a server live from a terminal: ``--wait`` until it settles, and ``logs -f``.
+
+Progress goes to stderr (a spinner on a terminal, one line per status change always), so stdout keeps only
+what a script wants (the endpoint, the key, the log lines).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mcphost.cli.output import console, esc, short_time, styled_status
+
+if TYPE_CHECKING:
+    from mcphost.client import MCPHostClient
+
+DEFAULT_TIMEOUT = 300.0
+WaitOption = Annotated[bool, typer.Option("--wait", "-w", help="Show the live status until it settles.")]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=1, help="With --wait: give up after this many seconds (exit code 1).")
+]
+#: Statuses a server passes through; anything else (running, stopped, error) is where it settles.
+TRANSITIONAL = frozenset({"pending", "installing", "starting", "stopping", "crashed"})
+
+
+class WaitFailed(Exception):
+    """The server settled in ``error`` (or did not settle in time); the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+async def wait_for(
+    client: MCPHostClient,
+    server: dict[str, Any],
+    target: str,
+    *,
+    within: float,
+    changes: AsyncIterator[dict[str, Any]] | None = None,
+    must_change: bool = False,
+) -> dict[str, Any]:
+    """Follow the server's status until it is ``target`` (returns the last status event) or ``error``
+    (raises WaitFailed with its reason), for at most ``within`` seconds.
+
+    ``changes`` is a status stream opened before the change was asked for, so none of its steps is missed;
+    ``must_change`` ignores ``target`` until a transitional status was seen (a restart starts from running)."""
+    stream = changes if changes is not None else client.follow_status(server["id"])
+    slug = server["slug"]
+    out = console(stderr=True)
+    last: dict[str, Any] = {"status": server.get("status", "pending"), "reason": server.get("status_reason")}
+    moved = not must_change
+    with out.status(f"{esc(slug)}: waiting", spinner="dots") as spinner:
+        try:
+            async with asyncio.timeout(within):
+                async for event in stream:
+                    status, reason = event["status"], event.get("reason")
+                    if status != last.get("status") or reason != last.get("reason"):
+                        out.print(f"{esc(slug)}: {styled_status(status)}{_reason(reason)}")
+                    last = event
+                    spinner.update(f"{esc(slug)}: {styled_status(status)}{_reason(reason)}")
+                    if status in TRANSITIONAL:
+                        moved = True
+                    elif status == "error" and moved:
+                        raise WaitFailed(f"{slug} failed: {reason or 'no reason given'}")
+                    elif status == target and moved:
+                        return event
+        except TimeoutError:
+            raise WaitFailed(f"{slug} is still {last.get('status')} after {within:g}s") from None
+    raise WaitFailed(f"{slug}: the status stream ended")
+
+
+async def opened(stream: AsyncIterator[dict[str, Any]]) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+    """Open a status stream: its first event (the status now) and the stream with that event put back."""
+    first = await anext(stream)
+
+    async def again() -> AsyncIterator[dict[str, Any]]:
+        yield first
+        async for event in stream:
+            yield event
+
+    return first, again()
+
+
+async def print_logs(client: MCPHostClient, server_id: str, tail: int, as_json: bool) -> None:
+    """Print the newest ``tail`` lines, then each new line, until interrupted."""
+    import json
+
+    async for line in client.follow_logs(server_id, tail):
+        if as_json:
+            typer.echo(json.dumps(line, ensure_ascii=False))
+        else:
+            typer.echo(format_log_line(line))
+
+
+def format_log_line(line: dict[str, Any]) -> str:
+    # Plain text, not Rich markup: log lines may hold brackets, and are meant for grep.
+    return f"{short_time(line['ts'])} {line['stream']:<8} {line['line']}"
+
+
+def _reason(reason: str | None) -> str:
+    return f" ({esc(reason)})" if reason else ""

@@ -1,0 +1,214 @@
+"""``mcphost servers deploy`` (from the catalog) and ``servers create`` (a package or a command).
+
+``deploy`` asks for the catalog entry's required inputs that ``--set``/``--secret`` did not give, secrets
+without echo; without a terminal to ask on, it names what is missing and exits with 2. The new server's
+endpoint and access key are printed (the key only this once); ``--wait`` then follows its status.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+
+from mcphost.cli.follow import DEFAULT_TIMEOUT, TimeoutOption, WaitFailed, WaitOption, wait_for
+from mcphost.cli.output import JsonOption, UrlOption, console, esc, fail, print_json, run_api
+
+if TYPE_CHECKING:
+    from mcphost.client import MCPHostClient
+
+Isolation = Literal["shared", "per_user", "per_session"]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", "-s", help="An input or environment variable as KEY=VALUE; repeat.")
+]
+SecretOption = Annotated[
+    list[str] | None, typer.Option("--secret", help="A secret variable as KEY=VALUE (stored sealed); repeat.")
+]
+
+
+def deploy(
+    catalog_name: Annotated[
+        str, typer.Argument(help="The catalog entry, e.g. io.github.modelcontextprotocol/time.", show_default=False)
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help="The server's name (default: the entry's).", show_default=False)
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="The entry's version (default: the newest).", show_default=False)
+    ] = None,
+    set_: SetOption = None,
+    secret: SecretOption = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy a server from the catalog, asking for the inputs it needs."""
+    env = _pairs(set_, "--set")
+    secret_env = _pairs(secret, "--secret")
+
+    async def fetch(client: MCPHostClient) -> dict[str, Any]:
+        return await client.get_catalog_entry(catalog_name, version)
+
+    entry = run_api(fetch, url)
+    inputs = {item["name"]: item for item in entry.get("inputs") or []}
+    for key in list(env):  # a secret given with --set is still a secret
+        if inputs.get(key, {}).get("secret"):
+            secret_env[key] = env.pop(key)
+    missing = [item for item in inputs.values() if item["required"] and item["name"] not in env | secret_env]
+    if missing:
+        if not sys.stdin.isatty():
+            names = ", ".join(item["name"] for item in missing)
+            hint = " ".join(f"{'--secret' if item['secret'] else '--set'} {item['name']}=…" for item in missing)
+            fail(f"{entry['name']} needs {names}: pass {hint}", code=2)
+        for item in missing:
+            (secret_env if item["secret"] else env)[item["name"]] = _ask(item)
+    source: dict[str, Any] = {"type": "catalog", "name": entry["name"], "version": version}
+    fields: dict[str, Any] = {}
+    if env:
+        fields["env"] = env
+    if secret_env:
+        fields["secret_env"] = secret_env
+    _create(name or _default_name(entry), source, fields, wait=wait, timeout=timeout, url=url, as_json=as_json)
+
+
+def create(
+    name: Annotated[str, typer.Argument(help="The server's name.", show_default=False)],
+    package: Annotated[
+        str | None,
+        typer.Option(
+            "--package", "-p", help="A package as pypi:NAME[==VERSION] or npm:NAME[@VERSION].", show_default=False
+        ),
+    ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option(
+            "--command", "-c", help='A program and its arguments: "prog args…" (no shell).', show_default=False
+        ),
+    ] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", "-e", help="An environment variable as KEY=VALUE; repeat.")
+    ] = None,
+    secret: SecretOption = None,
+    isolation: Annotated[
+        Isolation | None, typer.Option("--isolation", help="One instance (shared), per user or per session.")
+    ] = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy a server from a PyPI or npm package, or from a command."""
+    if (package is None) == (command is None):
+        raise typer.BadParameter("give either --package or --command", param_hint="--package/--command")
+    source = _package_source(package) if package is not None else _command_source(command or "")
+    fields: dict[str, Any] = {}
+    if env:
+        fields["env"] = _pairs(env, "--env")
+    if secret:
+        fields["secret_env"] = _pairs(secret, "--secret")
+    if isolation:
+        fields["isolation"] = isolation
+    _create(name, source, fields, wait=wait, timeout=timeout, url=url, as_json=as_json)
+
+
+def _create(
+    name: str,
+    source: dict[str, Any],
+    fields: dict[str, Any],
+    *,
+    wait: bool,
+    timeout: float,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    async def work(client: MCPHostClient) -> dict[str, Any]:
+        created = await client.create_server(name, source, **fields)
+        _print_created(created, as_json)
+        if wait:
+            try:
+                created["status"] = (await wait_for(client, created, "running", within=timeout))["status"]
+            except WaitFailed as exc:
+                created["wait_error"] = exc.message
+        return created
+
+    created = run_api(work, url)
+    if created.get("wait_error"):
+        fail(created["wait_error"])
+    if wait and not as_json:
+        typer.echo(f"{created['slug']} is running")
+
+
+def _print_created(created: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(created)
+        return
+    out = console()
+    out.print(
+        f"Created [bold]{esc(created['slug'])}[/] ({esc(created['id'])}) on the {esc(created['runtime'])} runtime"
+    )
+    out.print(f"endpoint:   {esc(created['endpoint_url'])}")
+    out.print(f"access key: {esc(created['access_key'])}", soft_wrap=True)
+    out.print("[dim]The access key is shown only now; `mcphost servers keys create` makes another.[/]")
+    for warning in created.get("warnings") or []:
+        out.print(f"[yellow]warning:[/] {esc(warning)}")
+
+
+def _ask(item: dict[str, Any]) -> str:
+    from rich.prompt import Prompt
+
+    label = f"[bold]{esc(item['name'])}[/]"
+    if item.get("description"):
+        label += f" ({esc(item['description'])})"
+    choices = item.get("choices") or None
+    while True:
+        value = Prompt.ask(
+            label,
+            console=console(stderr=True),
+            password=bool(item.get("secret")),
+            choices=choices,
+            default=item.get("default"),
+        )
+        if value:
+            return str(value)
+
+
+def _default_name(entry: dict[str, Any]) -> str:
+    return str(entry.get("title") or entry["name"].rsplit("/", 1)[-1])
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=option)
+        pairs[key] = value
+    return pairs
+
+
+def _package_source(spec: str) -> dict[str, Any]:
+    registry, sep, rest = spec.partition(":")
+    if not sep or registry not in ("pypi", "npm") or not rest:
+        raise typer.BadParameter(f"{spec!r} is not pypi:NAME or npm:NAME", param_hint="--package")
+    if registry == "pypi":
+        identifier, _, version = rest.partition("==")
+    else:  # npm: a scope starts with @, so the version's @ is the last one after the first character
+        at = rest.rfind("@")
+        identifier, version = (rest[:at], rest[at + 1 :]) if at > 0 else (rest, "")
+    source: dict[str, Any] = {"type": "package", "registry_type": registry, "identifier": identifier}
+    if version:
+        source["version"] = version
+    return source
+
+
+def _command_source(command: str) -> dict[str, Any]:
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--command") from None
+    if not argv:
+        raise typer.BadParameter("names no program", param_hint="--command")
+    return {"type": "command", "command": argv}
