@@ -233,6 +233,8 @@ class NodeAgent:
             await self._give_up(server, f"failed to start: {why}", list(running.recent))
             return
         warnings = runtime.warnings_for(spec.limits, spec.artifact)
+        # Said before the status changes, so whoever sees "running" finds the line in the logs too.
+        self.say(server.id, f"running ({manifest.get('serverInfo', {}).get('name', 'server')})")
         await transition(
             db,
             server.id,
@@ -245,7 +247,6 @@ class NodeAgent:
             last_started_at=utcnow(),
             warnings=warnings,
         )
-        self.say(server.id, f"running ({manifest.get('serverInfo', {}).get('name', 'server')})")
         self.platform.metrics.server_up.labels(server.slug).set(1)
         running.tasks.append(asyncio.create_task(self._watch(running), name=f"watch:{server.slug}"))
         running.tasks.append(asyncio.create_task(self._check_health(running), name=f"health:{server.slug}"))
