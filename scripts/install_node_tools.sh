@@ -4,6 +4,7 @@
 #   .ci/node/0.1.16          Node 22 (the npm package `node@22`) and @modelcontextprotocol/conformance 0.1.16
 #   .ci/node/0.2.0-alpha.12  @modelcontextprotocol/conformance 0.2.0-alpha.12 (runs on the Node 22 above)
 #   .ci/node/inspector       @modelcontextprotocol/inspector 2.12.0 (its --cli mode)
+#   .ci/node/typescript      typescript 5.9.3 (tsc, compiles the TypeScript SDK `mcphost sdk` generates)
 #
 # The conformance suite needs Node >= 22 while Debian 12 ships Node 18-20, hence Node from npm. Idempotent: a
 # prefix whose packages are already at the wanted versions is left alone. Needs only npm (any Node version).
@@ -53,6 +54,7 @@ command -v npm >/dev/null 2>&1 || {
 install "$ROOT/0.1.16" node@22 "$CONFORMANCE@0.1.16"
 install "$ROOT/0.2.0-alpha.12" "$CONFORMANCE@0.2.0-alpha.12"
 install "$ROOT/inspector" @modelcontextprotocol/inspector@2.12.0
+install "$ROOT/typescript" typescript@5.9.3
 
 node22="$ROOT/0.1.16/node_modules/.bin/node"
 echo "node $("$node22" --version) at $node22"
@@ -61,3 +63,4 @@ for version in 0.1.16 0.2.0-alpha.12; do
         "at $ROOT/$version"
 done
 echo "inspector $(installed_version "$ROOT/inspector" @modelcontextprotocol/inspector) at $ROOT/inspector"
+echo "typescript $(installed_version "$ROOT/typescript" typescript) at $ROOT/typescript"

@@ -12,6 +12,9 @@ from mcphost.cli import events as events_cli
 from mcphost.cli import orgs as orgs_cli
 from mcphost.cli import tokens as tokens_cli
 from mcphost.cli.connect import connect
+from mcphost.cli.dev import dev
+from mcphost.cli.scaffold import create
+from mcphost.cli.sdk import sdk
 
 app = typer.Typer(
     name="mcphost",
@@ -35,6 +38,9 @@ app.add_typer(events_cli.app, name="events")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
 app.command()(connect)
+app.command()(sdk)
+app.command()(create)
+app.command()(dev)
 
 
 @app.command()
