@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from typing import Any
 
 import httpx
@@ -117,6 +118,25 @@ def test_logs_follow_prints_new_lines_until_interrupted(instance: Instance, tmp_
 
     assert code == 0, follow.describe()
     assert "Traceback" not in follow.stderr
+
+
+def test_metrics_follow_prints_each_new_event_until_interrupted(instance: Instance, tmp_path: Any) -> None:
+    env = logged_in(instance)
+    slug = instance.server["slug"]
+
+    with processes.start("servers", "metrics", slug, "-f", "--json", env=env, logs=tmp_path / "usage") as follow:
+        for _ in range(10):  # the stream may open after the first restart: restart until an event shows
+            ok("servers", "restart", slug, "--wait", env=env)
+            deadline = time.monotonic() + 3
+            while '"usage": "start"' not in follow.stdout and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if '"usage": "start"' in follow.stdout:
+                break
+        code, _ = follow.stop(signal.SIGINT)
+
+    started = next(json.loads(line) for line in follow.stdout.splitlines() if '"usage": "start"' in line)
+    assert started["kind"] == "server.usage" and started["data"]["slug"] == slug
+    assert code == 0, follow.describe()
 
 
 def test_access_keys_and_metrics(instance: Instance) -> None:

@@ -96,6 +96,19 @@ async def print_logs(client: MCPHostClient, server_id: str, tail: int, as_json: 
             typer.echo(format_log_line(line))
 
 
+async def print_usage(client: MCPHostClient, server_id: str, as_json: bool) -> None:
+    """Print each usage event of the server as it happens, until interrupted."""
+    import json
+
+    async for event in client.follow_usage(server_id):
+        if as_json:
+            typer.echo(json.dumps(event, ensure_ascii=False))
+        else:
+            data = event.get("data") or {}
+            details = " ".join(f"{key}={value}" for key, value in (data.get("data") or {}).items())
+            typer.echo(f"{short_time(event.get('ts') or '')} {data.get('usage', event.get('kind', '?')):<8} {details}")
+
+
 def format_log_line(line: dict[str, Any]) -> str:
     # Plain text, not Rich markup: log lines may hold brackets, and are meant for grep.
     return f"{short_time(line['ts'])} {line['stream']:<8} {line['line']}"

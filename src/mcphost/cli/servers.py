@@ -276,11 +276,27 @@ def metrics(
     server: ServerArg,
     url: UrlOption = None,
     interval: Annotated[str, typer.Option("--interval", help="Count per minute, hour or day.")] = "hour",
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Print each new event until Ctrl+C.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """What happened to a server (starts, stops, crashes, calls...): totals, per interval, and the newest events."""
+    """What happened to a server (starts, stops, crashes, calls...): totals, per interval, and the newest events.
+
+    With --follow, each new event is printed as it happens (with --json: one JSON object a line)."""
     if interval not in ("minute", "hour", "day"):
         raise typer.BadParameter("must be minute, hour or day", param_hint="--interval")
+    if follow:
+
+        async def stream(client: MCPHostClient) -> None:
+            from mcphost.cli.follow import print_usage
+
+            found = await client.resolve_server(server)
+            await print_usage(client, found["id"], as_json)
+
+        try:
+            run_api(stream, url)
+        except KeyboardInterrupt:
+            raise typer.Exit(0) from None
+        return
 
     async def fetch(client: MCPHostClient) -> dict[str, Any]:
         found = await client.resolve_server(server)

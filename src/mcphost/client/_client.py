@@ -244,6 +244,17 @@ class MCPHostClient:
                     yield dict(_json_data(event)["data"])
             await asyncio.sleep(0.5)
 
+    async def follow_usage(self, server_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Each usage event of the server (start, stop, crash, restart…) as it happens (endless; resumes after a
+        drop)."""
+        last_id: str | None = None
+        while True:
+            async for event in self.sse(f"/api/servers/{server_id}/metrics/stream", last_event_id=last_id):
+                if event.event == "server.usage":
+                    last_id = event.id or last_id
+                    yield dict(_json_data(event))
+            await asyncio.sleep(0.5)
+
     async def follow_logs(self, server_id: str, tail: int = 100) -> AsyncIterator[dict[str, Any]]:
         """The newest ``tail`` log lines, then each new one as it is written (endless; resumes after a drop)."""
         last_id: str | None = None
