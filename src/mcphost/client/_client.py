@@ -133,17 +133,7 @@ class MCPHostClient:
         """The server named by ``ref``: its id, or else its slug (or its name, when only one has it)."""
         if _is_uuid(ref):
             return await self.get_server(ref)
-        servers = await self.all_servers()
-        by_slug = [server for server in servers if server["slug"] == ref]
-        if by_slug:
-            return by_slug[0]
-        by_name = [server for server in servers if server["name"] == ref]
-        if len(by_name) == 1:
-            return by_name[0]
-        if len(by_name) > 1:
-            slugs = ", ".join(server["slug"] for server in by_name)
-            raise ApiError(409, "ambiguous", f"Several servers are named {ref!r}; use a slug ({slugs}) or an id.")
-        raise ApiError(404, "not_found", f"No server with the id, slug or name {ref!r}.")
+        return pick_named(await self.all_servers(), ref, "server")
 
     async def create_server(self, name: str, source: dict[str, Any], **fields: Any) -> dict[str, Any]:
         """Deploy a server; the answer includes its ``access_key``, shown only once."""
@@ -303,6 +293,20 @@ class MCPHostClient:
             raise Unreachable(self.base_url, "the stream went quiet") from None
         except httpx.TransportError as exc:
             raise Unreachable(self.base_url, _reason(exc)) from None
+
+
+def pick_named(items: list[dict[str, Any]], ref: str, noun: str) -> dict[str, Any]:
+    """The item whose slug is ``ref``, or else the only one whose name is; ApiError 404 or 409 otherwise."""
+    by_slug = [item for item in items if item["slug"] == ref]
+    if by_slug:
+        return by_slug[0]
+    by_name = [item for item in items if item["name"] == ref]
+    if len(by_name) == 1:
+        return by_name[0]
+    if len(by_name) > 1:
+        slugs = ", ".join(item["slug"] for item in by_name)
+        raise ApiError(409, "ambiguous", f"Several {noun}s are named {ref!r}; use a slug ({slugs}) or an id.")
+    raise ApiError(404, "not_found", f"No {noun} with the id, slug or name {ref!r}.")
 
 
 def _api_error(response: httpx.Response) -> ApiError:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from mcphost.client._client import pick_named
 from mcphost.client._errors import ApiError
 
 if TYPE_CHECKING:
@@ -113,17 +114,7 @@ async def resolve_org(client: MCPHostClient, ref: str) -> dict[str, Any]:
     """The organisation named by ``ref``: its id, or else its slug (or its name, when only one has it)."""
     if is_uuid(ref):
         return dict(await client.request("GET", f"/api/orgs/{ref}"))
-    orgs = await list_orgs(client)
-    by_slug = [org for org in orgs if org["slug"] == ref]
-    if by_slug:
-        return by_slug[0]
-    by_name = [org for org in orgs if org["name"] == ref]
-    if len(by_name) == 1:
-        return by_name[0]
-    if len(by_name) > 1:
-        slugs = ", ".join(org["slug"] for org in by_name)
-        raise ApiError(409, "ambiguous", f"Several organisations are named {ref!r}; use a slug ({slugs}) or an id.")
-    raise ApiError(404, "not_found", f"No organisation with the id, slug or name {ref!r}.")
+    return pick_named(await list_orgs(client), ref, "organisation")
 
 
 async def list_members(client: MCPHostClient, org_id: str) -> dict[str, Any]:
