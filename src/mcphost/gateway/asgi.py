@@ -48,6 +48,12 @@ def headers_of(scope: Scope) -> dict[bytes, bytes]:
     return found
 
 
+def accepts_json(headers: dict[bytes, bytes]) -> bool:
+    """Whether the client takes an ``application/json`` answer (no Accept header means yes)."""
+    accept = headers.get(b"accept", b"application/json")
+    return b"application/json" in accept or b"*/*" in accept
+
+
 async def read_body(receive: Receive, declared: bytes | None, limit: int) -> bytes:
     """The whole body, refusing more than ``limit`` bytes (by Content-Length before reading, and while reading)."""
     if declared is not None:

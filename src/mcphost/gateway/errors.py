@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mcphost.errors import AppError
+from mcphost.gateway.asgi import Send, respond_json
 
 GATEWAY_ERROR: Final = -32000
 
@@ -17,6 +18,8 @@ def error_body(code: int, message: str, reason: str | None = None, request_id: A
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
-def unavailable(exc: AppError) -> tuple[int, list[tuple[bytes, bytes]]]:
-    """The HTTP status and headers of an upstream that cannot be reached."""
-    return exc.status_code, [(name.lower().encode(), value.encode()) for name, value in exc.headers.items()]
+async def respond_unavailable(send: Send, exc: AppError, request_id: Any, cors: list[tuple[bytes, bytes]]) -> None:
+    """Answer a request whose upstream cannot be reached (not running, no instance to spare)."""
+    headers = [(name.lower().encode(), value.encode()) for name, value in exc.headers.items()]
+    body = error_body(GATEWAY_ERROR, exc.message, exc.code, request_id)
+    await respond_json(send, exc.status_code, body, headers + cors)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from mcphost.errors import AppError
-from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, respond, respond_json, until_disconnected
-from mcphost.gateway.errors import GATEWAY_ERROR, error_body, unavailable
+from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, accepts_json, respond, respond_json, until_disconnected
+from mcphost.gateway.errors import GATEWAY_ERROR, error_body, respond_unavailable
 from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.sessions import GENERAL_STREAM, ClientSession, parse_event_id
 from mcphost.gateway.upstreams import instance_key, running_for
@@ -63,9 +63,7 @@ class SessionEra:
         if session is None:
             return
         if kind == "request":
-            accept = headers.get(b"accept", b"application/json")
-            json_ok = b"application/json" in accept or b"*/*" in accept
-            await self._request(grant, session, document, size, send, cors, json_ok=json_ok)
+            await self._request(grant, session, document, size, send, cors, json_ok=accepts_json(headers))
         elif kind == "notification":
             await self._notification(session, document)
             await respond(send, 202, b"", cors)
@@ -127,10 +125,7 @@ class SessionEra:
             running = await self._bind(grant, session)
         except AppError as exc:
             gateway.sessions.remove(session)
-            status, extra = unavailable(exc)
-            await respond_json(
-                send, status, error_body(GATEWAY_ERROR, exc.message, exc.code, message["id"]), extra + cors
-            )
+            await respond_unavailable(send, exc, message["id"], cors)
             return
         manifest = running.session.manifest if running.session is not None else None
         result: dict[str, Any] = {
@@ -186,10 +181,7 @@ class SessionEra:
         try:
             running = await self._bind(grant, session)
         except AppError as exc:
-            status, extra = unavailable(exc)
-            await respond_json(
-                send, status, error_body(GATEWAY_ERROR, exc.message, exc.code, message["id"]), extra + cors
-            )
+            await respond_unavailable(send, exc, message["id"], cors)
             return
         assert running.mux is not None
         await relay(

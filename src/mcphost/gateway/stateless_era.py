@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mcphost.errors import AppError
-from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, respond, respond_json, until_disconnected
-from mcphost.gateway.errors import GATEWAY_ERROR, error_body, unavailable
+from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, accepts_json, respond, respond_json, until_disconnected
+from mcphost.gateway.errors import error_body, respond_unavailable
 from mcphost.gateway.listen import SUBSCRIPTION_ID, Listener, ListenStream, agreed_filter, subscribe_upstream
 from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.sessions import EventStream, StatelessSession
@@ -106,8 +106,7 @@ class StatelessEra:
 
             running = await running_for(self.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
         except AppError as exc:
-            status, extra = unavailable(exc)
-            await respond_json(send, status, error_body(GATEWAY_ERROR, exc.message, exc.code, request_id), extra + cors)
+            await respond_unavailable(send, exc, request_id, cors)
             return
         if document["method"] == "server/discover":
             manifest = running.session.manifest.to_dict() if running.session and running.session.manifest else {}
@@ -129,7 +128,6 @@ class StatelessEra:
         message = {**document, "params": upstream_params(document.get("params"))}
         if message["params"] is None:
             del message["params"]
-        accept = headers.get(b"accept", b"application/json")
         await relay(
             send,
             mux=running.mux,
@@ -138,7 +136,7 @@ class StatelessEra:
             grant=grant,
             traces=self.platform.traces,
             timeout=self.gateway.settings.request_timeout_seconds,
-            json_ok=b"application/json" in accept or b"*/*" in accept,
+            json_ok=accepts_json(headers),
             request_bytes=size,
             extra_headers=cors,
             transform=as_stateless_result,
