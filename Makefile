@@ -6,6 +6,7 @@
 #   make lint                   ruff (lint + format check) and mypy
 #   make fmt                    apply ruff's fixes and formatting
 #   make bench                  run the benchmarks in bench/ (figures in docs/benchmarks.md)
+#   make screenshots            photograph the web console's main pages into docs/screenshots/ (needs chromium)
 #   make clean                  remove the virtualenv, caches and build output
 
 PYTHON ?= python3
@@ -22,7 +23,7 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt bench clean
+.PHONY: help install run test lint fmt bench screenshots clean
 
 help:
 	@echo "make run    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS='--port 9000' to change)"
@@ -30,6 +31,7 @@ help:
 	@echo "make lint   ruff check, ruff format --check and mypy"
 	@echo "make fmt    apply ruff fixes and formatting"
 	@echo "make bench  run the benchmarks (see docs/benchmarks.md)"
+	@echo "make screenshots  save screenshots of the console into docs/screenshots/ (needs Debian's chromium)"
 	@echo "make clean  remove $(VENV), caches and build output"
 
 # The virtualenv. Debian and Ubuntu ship Python's venv/ensurepip modules separately (python3-venv); without them
@@ -92,6 +94,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/hosted_memory.py
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/gateway/compare.py
+
+# The console in Debian's Chromium (apt-get install chromium), desktop and phone widths, light and dark.
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist src/*.egg-info

@@ -31,3 +31,8 @@ async def ensure_server_quota(
             "for a larger quota.",
             details={"quota": limit, "used": used},
         )
+
+
+async def servers_owned(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """How many servers a user owns personally (what their server quota counts)."""
+    return await ServerRepository(session).count_owned(user_id=user_id)

@@ -27,6 +27,7 @@ from mcphost.api.deps import (
     SessionDep,
     WritePrincipal,
     client_ip,
+    set_session_cookie,
 )
 from mcphost.api.schemas import AUTHENTICATED_ERRORS, Page, error_responses
 from mcphost.db.pagination import MAX_LIMIT
@@ -65,15 +66,7 @@ async def login(
         user_agent=request.headers.get("user-agent"),
         throttle=request.app.state.login_throttle,
     )
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        expires=expires_at,
-        httponly=True,
-        samesite="lax",
-        secure=platform.settings.effective_public_url.startswith("https://"),
-        path="/",
-    )
+    set_session_cookie(response, platform, token, expires_at)
     return LoginResponse(access_token=token, expires_at=expires_at)
 
 

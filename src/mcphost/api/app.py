@@ -30,6 +30,7 @@ from mcphost.servers.invocations_router import router as invocations_router
 from mcphost.servers.observe_router import router as server_observe_router
 from mcphost.servers.router import router as servers_router
 from mcphost.settings import Settings
+from mcphost.ui import install_console
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "ui" / "static"
 DESCRIPTION = (
@@ -89,5 +90,6 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
     )
     for router in routers:
         app.include_router(router)
+    install_console(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

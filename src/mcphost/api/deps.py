@@ -7,10 +7,11 @@ is sent, so a failed commit answers with an error instead of a success the datab
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +45,7 @@ async def get_session(platform: PlatformDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def _check_same_origin(request: Request, platform: Platform) -> None:
+def check_same_origin(request: Request, platform: Platform) -> None:
     """Cookie-authenticated changes must come from this site's own pages (CSRF protection)."""
     origin = request.headers.get("origin")
     if origin is None:  # browsers always send Origin on cross-site unsafe requests; other clients need none
@@ -58,6 +59,20 @@ def _check_same_origin(request: Request, platform: Platform) -> None:
             "Cross-site request refused; use an Authorization header from other origins.",
             code="csrf_rejected",
         )
+
+
+def set_session_cookie(response: Response, platform: Platform, token: str, expires_at: datetime) -> None:
+    """The browser session: HttpOnly (no script reads it), Lax (sent on navigation from elsewhere, never on
+    cross-site posts), Secure whenever the public URL is https."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        expires=expires_at,
+        httponly=True,
+        samesite="lax",
+        secure=platform.settings.effective_public_url.startswith("https://"),
+        path="/",
+    )
 
 
 def _origin(url: str) -> str:
@@ -78,7 +93,7 @@ async def get_principal(
         return await authenticate(session, platform.keys, bearer.credentials.strip())
     if cookie:
         if request.method not in _SAFE_METHODS:
-            _check_same_origin(request, platform)
+            check_same_origin(request, platform)
         return await authenticate(session, platform.keys, cookie)
     raise Unauthorized("Sign in or send 'Authorization: Bearer <token>'.", code="not_authenticated")
 

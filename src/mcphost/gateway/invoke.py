@@ -7,9 +7,11 @@ import time
 import uuid
 from typing import Any, Literal
 
+import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from mcphost.accounts.principal import Principal
 from mcphost.api.deps import InvokePrincipal, SessionDep
 from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
 from mcphost.errors import Conflict
@@ -19,6 +21,7 @@ from mcphost.gateway.mux import Exchange
 from mcphost.gateway.relay import call_upstream, trace_of
 from mcphost.gateway.sessions import StatelessSession
 from mcphost.gateway.upstreams import UpstreamUnavailable, instance_key, running_for
+from mcphost.models import Server
 from mcphost.servers import service
 
 router = APIRouter(prefix="/api/servers/{server_id}", tags=["servers"], responses=AUTHENTICATED_ERRORS)
@@ -65,7 +68,14 @@ async def invoke(
     """Answers 200 with the server's result or its JSON-RPC error; 409 when the server is not running."""
     server = await service.get_visible(session, principal, server_id)
     await session.commit()  # nothing to write: end the transaction before waiting on the server
-    gateway: Gateway = request.app.state.gateway
+    return await invoke_server(request.app.state.gateway, server, principal, body.method, body.params)
+
+
+async def invoke_server(
+    gateway: Gateway, server: Server, principal: Principal, method: str, params: dict[str, Any] | None
+) -> InvokeOut:
+    """Send one request to a server the principal may see, traced as an invocation; raises Conflict (409) when
+    the server is not running. Also used by the console's "try it" forms. Call it outside a transaction."""
     grant = Grant(server.id, server.slug, server.isolation, f"user:{principal.user_id}", principal.user_id, None)
     key = instance_key(grant, None)
     from mcphost.servers.agent import RELAYED_CLIENT_CAPABILITIES
@@ -75,14 +85,14 @@ async def invoke(
     except UpstreamUnavailable as exc:  # the server's state, not the platform's health
         raise Conflict(exc.message, code="server_not_running") from None
     assert running.mux is not None
-    message: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": body.method}
-    if body.params is not None:
-        message["params"] = body.params
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
+    if params is not None:
+        message["params"] = params
     context = StatelessSession(server.id, grant.principal, key, "2025-11-25", {}, {"name": "mcphost-console"})
     started_at, started = time.time(), time.perf_counter()
     timeout = gateway.settings.request_timeout_seconds
-    answer = await call_upstream(running.mux, Exchange(context, 1), body.method, body.params, timeout)
+    answer = await call_upstream(running.mux, Exchange(context, 1), method, params, timeout)
     duration = time.perf_counter() - started
-    size = len(body.model_dump_json())
+    size = len(orjson.dumps({"method": method, "params": params}))
     gateway.platform.traces.record(trace_of(grant, context, message, answer, started_at, duration, size, 0))
     return InvokeOut(result=answer.get("result"), error=answer.get("error"), duration_ms=round(duration * 1000, 3))

@@ -57,6 +57,17 @@ class OrgRepository:
         )
         return [(membership, user) for membership, user in rows]
 
+    async def member_counts(self, org_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many members each of these organisations has, in one query."""
+        if not org_ids:
+            return {}
+        rows = await self.session.execute(
+            sa.select(Membership.org_id, sa.func.count())
+            .where(Membership.org_id.in_(org_ids))
+            .group_by(Membership.org_id)
+        )
+        return {org_id: int(count) for org_id, count in rows.tuples()}
+
     async def membership(self, org_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Membership, User] | None:
         row = await self.session.execute(
             sa.select(Membership, User)

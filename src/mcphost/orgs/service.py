@@ -67,6 +67,11 @@ async def list_orgs(session: AsyncSession, principal: Principal) -> list[OrgOut]
     return [org_out(org, role) for org, role in rows]
 
 
+async def member_counts(session: AsyncSession, orgs: list[OrgOut]) -> dict[uuid.UUID, int]:
+    """The number of members of each of these (already visible) organisations."""
+    return await OrgRepository(session).member_counts([org.id for org in orgs])
+
+
 async def get_org(session: AsyncSession, principal: Principal, org_id: uuid.UUID) -> OrgOut:
     org, role = await require_org_role(session, principal, org_id, OrgRole.VIEWER)
     return org_out(org, role)

@@ -19,4 +19,5 @@ class KeyRing:
         self.jwt = derive_key(secret_key, "mcphost/jwt/v1")
         self.token_hmac = derive_key(secret_key, "mcphost/token-hash/v1")
         self.encryption = derive_key(secret_key, "mcphost/encryption/v1")
+        self.csrf = derive_key(secret_key, "mcphost/console-csrf/v1")
         self.secrets = SecretBox(self.encryption)

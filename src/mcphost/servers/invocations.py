@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.errors import ValidationFailed
-from mcphost.models import InvocationRecord
+from mcphost.models import InvocationRecord, ServerAccessKey, User
 from mcphost.settings import TraceSettings
 
 _MAX_ID = 2**63 - 1
@@ -76,6 +76,21 @@ async def get(session: AsyncSession, server_id: uuid.UUID, invocation_id: int) -
     return await session.scalar(
         sa.select(InvocationRecord).where(InvocationRecord.id == invocation_id, InvocationRecord.server_id == server_id)
     )
+
+
+async def caller(session: AsyncSession, record: InvocationRecord) -> tuple[str | None, str | None]:
+    """Who made the request: the user's email and the access key's name, when known (one query)."""
+    if record.user_id is None and record.key_id is None:
+        return None, None
+    row = (
+        await session.execute(
+            sa.select(
+                sa.select(User.email).where(User.id == record.user_id).scalar_subquery(),
+                sa.select(ServerAccessKey.name).where(ServerAccessKey.id == record.key_id).scalar_subquery(),
+            )
+        )
+    ).one()
+    return row[0], row[1]
 
 
 async def purge(session: AsyncSession, settings: TraceSettings, *, older_than: datetime, after_id: int = 0) -> int:

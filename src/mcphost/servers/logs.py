@@ -126,3 +126,14 @@ async def history(
     if after_id is not None:
         statement = statement.where(ServerLog.id > after_id)
     return list((await session.scalars(statement.order_by(ServerLog.id).limit(limit))).all())
+
+
+async def search(session: AsyncSession, server_id: uuid.UUID, text: str, lines: int) -> list[ServerLog]:
+    """The newest lines containing ``text`` (any case), oldest first."""
+    rows = await session.scalars(
+        sa.select(ServerLog)
+        .where(ServerLog.server_id == server_id, ServerLog.line.icontains(text, autoescape=True))
+        .order_by(ServerLog.id.desc())
+        .limit(lines)
+    )
+    return list(reversed(rows.all()))

@@ -22,6 +22,7 @@ from mcphost.errors import Conflict, Forbidden, NotFound
 from mcphost.events import Event
 from mcphost.models import DesiredState, Isolation, OrgRole, Server, ServerStatus, UsageEvent
 from mcphost.orgs.access import require_org_role
+from mcphost.orgs.repository import OrgRepository
 from mcphost.servers import keys, lifecycle_jobs
 from mcphost.servers.catalog_resolution import resolve
 from mcphost.servers.repository import ServerRepository
@@ -83,11 +84,7 @@ async def create_server(
     runnable_type = source["package"]["type"] if source["type"] == "catalog" else source["type"]
     runtime_type = platform.runtimes.for_source(runnable_type)
     if runtime_type is None:
-        raise Conflict(
-            f"No configured runtime can run {runnable_type} sources yet (configured: "
-            f"{', '.join(platform.runtimes.configured)}); deploy a package, catalog or command source.",
-            code="runtime_unavailable",
-        )
+        raise Conflict(unavailable_reason(platform, runnable_type) or "", code="runtime_unavailable")
     await ensure_server_quota(session, user=None if org else principal.user, org=org)
     repository = ServerRepository(session)
     server_id = uuid.uuid4()
@@ -120,6 +117,16 @@ async def create_server(
     return server, access_key
 
 
+def unavailable_reason(platform: Platform, source_type: str) -> str | None:
+    """Why no configured runtime can run this kind of source, or None when one can."""
+    if platform.runtimes.for_source(source_type) is not None:
+        return None
+    return (
+        f"No configured runtime can run {source_type} sources yet (configured: "
+        f"{', '.join(platform.runtimes.configured)}); deploy a package, catalog or command source."
+    )
+
+
 def _sealed(platform: Platform, server_id: uuid.UUID, values: dict[str, str]) -> dict[str, str]:
     box = platform.keys.secrets
     return {name: box.encrypt(value, secret_context(server_id, name)) for name, value in values.items()}
@@ -142,6 +149,16 @@ async def get_modifiable(session: AsyncSession, principal: Principal, server_id:
     elif server.owner_user_id != principal.user_id and not principal.is_admin:
         raise Forbidden("Only the server's owner can change it.", code="insufficient_role")
     return server
+
+
+async def may_modify(session: AsyncSession, principal: Principal, server: Server) -> bool:
+    """Whether ``get_modifiable`` would let the principal change this (visible) server; one query at most."""
+    if principal.is_admin:
+        return True
+    if server.org_id is None:
+        return server.owner_user_id == principal.user_id
+    role = await OrgRepository(session).role_of(server.org_id, principal.user_id)
+    return role is not None and role.at_least(OrgRole.MEMBER)
 
 
 async def list_servers(

@@ -61,3 +61,21 @@ async def metrics(
         buckets=[UsageBucket(start=moment, counts=counts) for moment, counts in sorted(buckets.items())],
         totals=totals,
     )
+
+
+async def kinds(session: AsyncSession, server_id: uuid.UUID) -> list[str]:
+    """The kinds of event the server has, alphabetically."""
+    rows = await session.scalars(
+        sa.select(UsageEvent.kind).where(UsageEvent.server_id == server_id).distinct().order_by(UsageEvent.kind)
+    )
+    return list(rows.all())
+
+
+async def recent(session: AsyncSession, server_id: uuid.UUID, kinds: list[str] | None, limit: int) -> list[UsageEvent]:
+    """The newest events, newest first; only these kinds when ``kinds`` is given (an empty list: none)."""
+    if kinds is not None and not kinds:
+        return []
+    statement = sa.select(UsageEvent).where(UsageEvent.server_id == server_id)
+    if kinds is not None:
+        statement = statement.where(UsageEvent.kind.in_(kinds))
+    return list((await session.scalars(statement.order_by(UsageEvent.id.desc()).limit(limit))).all())
