@@ -66,7 +66,7 @@ class OrgRepository:
             .where(Membership.org_id.in_(org_ids))
             .group_by(Membership.org_id)
         )
-        return {org_id: int(count) for org_id, count in rows.tuples()}
+        return {org_id: int(count) for org_id, count in rows}
 
     async def membership(self, org_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Membership, User] | None:
         row = await self.session.execute(

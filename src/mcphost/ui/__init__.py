@@ -12,7 +12,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from mcphost.api.errors import http_error as api_http_error
-from mcphost.ui.routes import admin, auth, catalog, dashboard, orgs, profile, public, server, server_observe
+from mcphost.ui.routes import (
+    admin,
+    auth,
+    catalog,
+    dashboard,
+    deploy,
+    orgs,
+    profile,
+    public,
+    server,
+    server_observe,
+    server_settings,
+)
 from mcphost.ui.routing import error_page, optional_principal
 
 CONSOLE_ROUTERS = (
@@ -20,7 +32,9 @@ CONSOLE_ROUTERS = (
     auth.router,
     dashboard.router,
     catalog.router,
+    deploy.router,  # /servers/new before /servers/{server_id}
     server.router,
+    server_settings.router,
     server_observe.router,
     orgs.router,
     profile.router,

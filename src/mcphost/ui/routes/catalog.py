@@ -1,6 +1,6 @@
 """The catalog in the console: search (live, as you type), entry cards, and an entry's page with a deploy form
 generated from its inputs (required ones marked, defaults filled in, secrets masked and never shown again,
-choices as a list). Deploying from elsewhere (/servers/new) lives in ``deploy.py``, mounted here."""
+choices as a list). Deploying itself, and /servers/new, live in ``deploy.py``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from mcphost.ui.routing import ConsoleRoute, ConsoleUser
 from mcphost.ui.templating import render
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
-router.include_router(deploy.router)
 SEARCH_LIMIT = 100
 
 

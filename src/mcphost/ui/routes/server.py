@@ -24,13 +24,11 @@ from mcphost.servers import keys, service, usage
 from mcphost.servers.client_config import KEY_PLACEHOLDER, ClientSnippet, client_config
 from mcphost.servers.schemas import AccessKeyCreate
 from mcphost.servers.views import endpoint_url
-from mcphost.ui.routes import server_settings
 from mcphost.ui.routing import ConsoleRoute, ConsoleUser
 from mcphost.ui.templating import render
 from mcphost.ui.tool_forms import FieldProblem, arguments_from, fields_for
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
-router.include_router(server_settings.router)
 
 #: Lifecycle events shown on the overview (the Metrics tab lists them all).
 HISTORY_LIMIT = 25
