@@ -231,6 +231,7 @@ async def test_the_console_playground_invokes_through_the_same_path(
     assert [tool["name"] for tool in listed.json()["result"]["tools"]] == ["echo", "crash"]
     assert refused.status_code == 422
     assert traced["items"][0]["user_id"] == str(owner.id)
+    assert traced["items"][0]["request_bytes"] > 0 and traced["items"][0]["response_bytes"] > 0
 
 
 async def test_an_upstream_that_does_not_answer_in_time_gives_a_json_rpc_error(

@@ -117,3 +117,18 @@ def test_actions_need_the_csrf_token(console: Console) -> None:
         csrf = http.get("/dashboard").text.split('name="csrf-token" content="')[1].split('"')[0]
         hidden = http.post(f"/servers/{server['id']}/delete", headers={"HX-Request": "true", "X-CSRF-Token": csrf})
         assert hidden.status_code == 404  # another user's server does not exist for them
+
+
+async def test_a_crash_shows_on_the_card_without_reload(page: Page, console: Console) -> None:
+    email = unique_email("crashing")
+    token = console.register(email)
+    server = _deploy(console, token, "Crashing")
+    await sign_in(page, email)
+    card = page.get_by_role("listitem", name="Crashing", exact=True)
+    await expect(card.locator(f'[data-restarts-for="{server["id"]}"]')).to_have_text("0 restarts")
+
+    crash = {"method": "tools/call", "params": {"name": "crash", "arguments": {}}}
+    with console.api(token) as api:
+        api.post(f"/api/servers/{server['id']}/invoke", json=crash)
+    await expect(card.locator(f'[data-restarts-for="{server["id"]}"]')).to_have_text("1 restart")
+    await expect(card.locator(f'[data-status-for="{server["id"]}"]')).to_have_text("running")

@@ -93,6 +93,6 @@ async def invoke_server(
     timeout = gateway.settings.request_timeout_seconds
     answer = await call_upstream(running.mux, Exchange(context, 1), method, params, timeout)
     duration = time.perf_counter() - started
-    size = len(orjson.dumps({"method": method, "params": params}))
-    gateway.platform.traces.record(trace_of(grant, context, message, answer, started_at, duration, size, 0))
+    sizes = len(orjson.dumps(message)), len(orjson.dumps(answer))
+    gateway.platform.traces.record(trace_of(grant, context, message, answer, started_at, duration, *sizes))
     return InvokeOut(result=answer.get("result"), error=answer.get("error"), duration_ms=round(duration * 1000, 3))

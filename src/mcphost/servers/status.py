@@ -41,7 +41,10 @@ async def transition(
         if usage is not None:
             add_usage(session, server, usage, usage_data)
         if changed:
-            queue_after_commit(session, server_event("server.status", server, status=status.value, reason=reason))
+            event = server_event(
+                "server.status", server, status=status.value, reason=reason, restart_count=server.restart_count
+            )
+            queue_after_commit(session, event)
         if reconcile_after is not None:
             await lifecycle_jobs.enqueue_reconcile(session, server, run_after=utcnow() + reconcile_after)
     return server

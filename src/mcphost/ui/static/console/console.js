@@ -5,7 +5,7 @@
  *   - [data-copy] / [data-copy-target] copy text to the clipboard
  *   - <time data-local datetime=…> shown in the viewer's time zone
  *   - one live event stream per signed-in page (/api/events/stream): MCPHost.on(kind, handler), and every
- *     [data-status-for=<server id>] badge follows that server's status
+ *     [data-status-for=<server id>] badge follows that server's status ([data-restarts-for] its restart count)
  */
 (function () {
   "use strict";
@@ -75,6 +75,13 @@
     stopped: "idle", crashed: "bad", error: "bad",
   };
 
+  function showRestarts(serverId, count) {
+    if (typeof count !== "number") return;
+    document.querySelectorAll('[data-restarts-for="' + serverId + '"]').forEach((el) => {
+      el.textContent = count + (count === 1 ? " restart" : " restarts");
+    });
+  }
+
   function showStatus(serverId, status, reason) {
     document.querySelectorAll('[data-status-for="' + serverId + '"]').forEach((badge) => {
       badge.textContent = status;
@@ -127,7 +134,10 @@
   };
   window.MCPHost = MCPHost;
 
-  MCPHost.on("server.status", (event) => showStatus(event.data.id, event.data.status, event.data.reason));
+  MCPHost.on("server.status", (event) => {
+    showStatus(event.data.id, event.data.status, event.data.reason);
+    showRestarts(event.data.id, event.data.restart_count);
+  });
 
   document.addEventListener("htmx:configRequest", (event) => {
     event.detail.headers["X-CSRF-Token"] = csrfToken();
