@@ -5,7 +5,8 @@
  *   - [data-copy] / [data-copy-target] copy text to the clipboard
  *   - <time data-local datetime=…> shown in the viewer's time zone
  *   - one live event stream per signed-in page (/api/events/stream): MCPHost.on(kind, handler), and every
- *     [data-status-for=<server id>] badge follows that server's status ([data-restarts-for] its restart count)
+ *     [data-status-for=<server id>] badge follows that server's status ([data-restarts-for] its restart count);
+ *     document event "mcphost:live" whenever the stream is (re)connected
  */
 (function () {
   "use strict";
@@ -110,6 +111,9 @@
     if (source || !document.body.hasAttribute("data-live-events") || !window.EventSource) return;
     source = new EventSource("/api/events/stream");
     handlers.forEach((_list, kind) => source.addEventListener(kind, (event) => dispatch(kind, event)));
+    // Sent once the stream is subscribed (and again after each reconnect): from then on no change is missed, so a
+    // page that must not miss one reads the current state at this moment ("mcphost:live").
+    source.addEventListener("ready", () => document.dispatchEvent(new CustomEvent("mcphost:live")));
     source.addEventListener("error", () => {
       // EventSource reconnects by itself (with Last-Event-ID); a closed stream means signed out or gone.
       if (source && source.readyState === EventSource.CLOSED) {

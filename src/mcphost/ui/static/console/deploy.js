@@ -90,7 +90,7 @@
     if (event.data && event.data.id === serverId) show(event.data.status, event.data.reason);
   });
 
-  // A change made before this page's live stream connected is not replayed: ask once in a while until done.
+  // A change made before the live stream was subscribed is not replayed: read the status once it is.
   async function catchUp() {
     if (finished) return;
     try {
@@ -100,14 +100,13 @@
       window.MCPHost.showStatus(serverId, server.status, server.status_reason);
       show(server.status, server.status_reason);
     } catch (_err) {
-      return;
+      // The stream's own events still arrive; nothing to add here.
     }
-    if (!finished) setTimeout(catchUp, 2000);
   }
+  document.addEventListener("mcphost:live", catchUp);
 
   // The key is only in this response: a reload shows the progress without it, and never posts the form again.
   const here = progress.getAttribute("data-page-url");
   if (here && window.location.pathname !== here) window.history.replaceState(null, "", here);
   show(progress.getAttribute("data-status"), progress.getAttribute("data-reason"));
-  setTimeout(catchUp, 1000);
 })();
