@@ -1,5 +1,6 @@
 /* The dashboard: status badges follow the live stream by themselves (console.js); this refreshes the card list
- * when a server is created or deleted elsewhere (another tab, the CLI, the API). */
+ * when a server is created or deleted elsewhere (another tab, the CLI, the API), and after the stream reconnects
+ * (what changed while it was down was not seen). */
 (function () {
   "use strict";
 
@@ -19,4 +20,9 @@
 
   window.MCPHost.on("server.created", refresh);
   window.MCPHost.on("server.deleted", refresh);
+  let connections = 0;
+  document.addEventListener("mcphost:live", () => {
+    connections += 1;
+    if (connections > 1) refresh();
+  });
 })();
