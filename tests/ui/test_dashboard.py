@@ -9,6 +9,7 @@ from playwright.async_api import Dialog, Page, expect
 
 from tests.ui.browser import sign_in, sign_up
 from tests.ui.live import Console, unique_email, wait_until
+from tests.ui.session_http import csrf_token_of
 
 TIME = "io.github.modelcontextprotocol/time"
 
@@ -109,12 +110,12 @@ def test_actions_need_the_csrf_token(console: Console) -> None:
         assert refused.status_code == 403
         assert "reload the page" in refused.text
         page = http.get("/dashboard").text
-        csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
+        csrf = csrf_token_of(page)
         stopped = http.post(f"/servers/{server['id']}/stop", headers={"HX-Request": "true", "X-CSRF-Token": csrf})
         assert stopped.status_code == 204
         other = console.register(unique_email("stranger"))
     with httpx.Client(base_url=console.url, timeout=10, cookies={"mcphost_session": other}) as http:
-        csrf = http.get("/dashboard").text.split('name="csrf-token" content="')[1].split('"')[0]
+        csrf = csrf_token_of(http.get("/dashboard").text)
         hidden = http.post(f"/servers/{server['id']}/delete", headers={"HX-Request": "true", "X-CSRF-Token": csrf})
         assert hidden.status_code == 404  # another user's server does not exist for them
 

@@ -9,7 +9,7 @@ from playwright.async_api import Page, expect
 from tests.ui.browser import ConsoleWatch, sign_in
 from tests.ui.live import Console, unique_email, wait_until
 from tests.ui.observe import PACKAGE, Hosted, hosted_server
-from tests.ui.server_pages import console_post
+from tests.ui.session_http import signed_in
 
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -113,6 +113,7 @@ async def test_an_org_viewer_sees_read_only_settings_and_cannot_save(page: Page,
     await page.goto(f"/servers/{server['id']}/keys")
     await expect(page.get_by_role("button", name="Create key")).to_have_count(0)
     settings = f"/servers/{server['id']}/settings"
-    saved = console_post(console, viewer, settings, settings, {"memory_limit": "1G"})
+    with signed_in(console, viewer) as http:
+        saved = http.post(settings, data={"memory_limit": "1G"})
     assert saved.status_code == 403
     assert "member role" in saved.text

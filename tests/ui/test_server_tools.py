@@ -10,7 +10,7 @@ from mcphost.ui.tool_forms import FieldProblem, arguments_from, fields_for
 from tests.ui.browser import ConsoleWatch, sign_in
 from tests.ui.live import Console, wait_until
 from tests.ui.observe import Hosted, hosted_server
-from tests.ui.server_pages import console_post
+from tests.ui.session_http import signed_in
 
 
 async def open_tools(page: Page, hosted: Hosted) -> None:
@@ -83,9 +83,10 @@ async def test_trying_a_tool_of_a_stopped_server_says_it_is_not_running(
 
 def test_a_form_post_of_invalid_json_answers_422_and_an_unknown_tool_404(console: Console) -> None:
     hosted = hosted_server(console, "tools-http")
-    tools, call = f"/servers/{hosted.id}/tools", f"/servers/{hosted.id}/tools/call"
-    bad = console_post(console, hosted.token, tools, call, {"tool": "crash", "arg.arguments": "[1,"})
-    unknown = console_post(console, hosted.token, tools, call, {"tool": "nope"})
+    call = f"/servers/{hosted.id}/tools/call"
+    with signed_in(console, hosted.token) as http:
+        bad = http.post(call, data={"tool": "crash", "arg.arguments": "[1,"})
+        unknown = http.post(call, data={"tool": "nope"})
     assert bad.status_code == 422
     assert "Arguments (JSON): not valid JSON" in bad.text
     assert unknown.status_code == 404

@@ -7,6 +7,7 @@ from playwright.async_api import Page, expect
 
 from tests.ui.browser import ConsoleWatch, sign_in, sign_up
 from tests.ui.live import ADMIN_EMAIL, PASSWORD, Console, unique_email
+from tests.ui.session_http import csrf_token_of
 
 
 async def test_a_wrong_password_shows_an_error_and_keeps_the_email(page: Page, console_watch: ConsoleWatch) -> None:
@@ -66,7 +67,7 @@ def test_a_form_post_without_the_csrf_token_is_refused(console: Console) -> None
 def test_a_post_from_another_site_is_refused_even_with_a_token(console: Console) -> None:
     with httpx.Client(base_url=console.url, timeout=10) as http:
         page = http.get("/login").text
-        token = page.split('name="csrf-token" content="')[1].split('"')[0]
+        token = csrf_token_of(page)
         refused = http.post(
             "/login",
             data={"email": ADMIN_EMAIL, "password": PASSWORD, "csrf_token": token},
@@ -82,7 +83,7 @@ def test_a_post_from_another_site_is_refused_even_with_a_token(console: Console)
 def test_an_offsite_next_address_is_not_followed(console: Console) -> None:
     with httpx.Client(base_url=console.url, timeout=10) as http:
         page = http.get("/login").text
-        token = page.split('name="csrf-token" content="')[1].split('"')[0]
+        token = csrf_token_of(page)
         answer = http.post(
             "/login",
             data={"email": ADMIN_EMAIL, "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"},
