@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.ui.browser import ConsoleWatch
 from tests.ui.live import CHROMIUM, CHROMIUM_ARGS, Console, running_console
+
+# Assertions wait as long as actions do (Playwright's default for expect is 5 s): on a busy 2-core CI machine a
+# server's restart or a tool call seen through the browser can take longer, and a wait ends as soon as it holds.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")
