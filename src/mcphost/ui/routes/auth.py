@@ -3,16 +3,19 @@ with what to fix and keep the email typed, never the password."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from mcphost.accounts import service
 from mcphost.accounts.schemas import Credentials
 from mcphost.api.deps import SESSION_COOKIE, PlatformDep, SessionDep, client_ip, set_session_cookie
 from mcphost.errors import AppError
+from mcphost.platform import Platform
 from mcphost.ui.routing import ConsoleRoute, ConsoleUser, CsrfChecked, OptionalUser, redirect, safe_next
 from mcphost.ui.templating import render
 
@@ -44,6 +47,28 @@ def _signup_rules(request: Request) -> dict[str, int]:
     return {"min_password_length": request.app.state.platform.settings.auth.min_password_length}
 
 
+async def _open_session(
+    request: Request, session: AsyncSession, platform: Platform, credentials: Credentials
+) -> tuple[str, datetime]:
+    """Check the password (throttled per address and email) and open a login session."""
+    return await service.login(
+        session,
+        platform.keys,
+        platform.settings.auth,
+        credentials.email,
+        credentials.password,
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        throttle=request.app.state.login_throttle,
+    )
+
+
+def _signed_in(request: Request, platform: Platform, token: str, expires_at: datetime, target: str) -> Response:
+    response = redirect(request, target)
+    set_session_cookie(response, platform, token, expires_at)
+    return response
+
+
 @router.get("/login")
 async def login_page(request: Request, principal: OptionalUser, next: str = "", reason: str = "") -> Response:
     if principal is not None:
@@ -64,21 +89,10 @@ async def login(
     target = safe_next(next_url)
     try:
         credentials = _credentials(email, password)
-        token, expires_at = await service.login(
-            session,
-            platform.keys,
-            platform.settings.auth,
-            credentials.email,
-            credentials.password,
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
-            throttle=request.app.state.login_throttle,
-        )
+        token, expires_at = await _open_session(request, session, platform, credentials)
     except AppError as exc:
         return _form(request, "public/login.html", email=email, next_url=target, error=exc)
-    response = redirect(request, target)
-    set_session_cookie(response, platform, token, expires_at)
-    return response
+    return _signed_in(request, platform, token, expires_at, target)
 
 
 @router.get("/signup")
@@ -101,22 +115,11 @@ async def signup(
     try:
         credentials = _credentials(email, password)
         await service.register(session, platform.settings.auth, credentials.email, credentials.password)
-        token, expires_at = await service.login(
-            session,
-            platform.keys,
-            platform.settings.auth,
-            credentials.email,
-            credentials.password,
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
-            throttle=request.app.state.login_throttle,
-        )
+        token, expires_at = await _open_session(request, session, platform, credentials)
     except AppError as exc:
         await session.rollback()
         return _form(request, "public/signup.html", email=email, next_url="/dashboard", error=exc)
-    response = redirect(request, "/dashboard")
-    set_session_cookie(response, platform, token, expires_at)
-    return response
+    return _signed_in(request, platform, token, expires_at, "/dashboard")
 
 
 @router.post("/logout")
