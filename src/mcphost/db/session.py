@@ -6,10 +6,11 @@ Repositories and services only ``flush()``. The owner of a unit of work (a reque
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -19,6 +20,7 @@ from mcphost.settings import Settings
 log = logging.getLogger(__name__)
 AfterCommit = Callable[[list[Any]], Awaitable[None]]
 PENDING_EVENTS = "pending_events"
+T = TypeVar("T")
 
 
 class Database:
@@ -53,8 +55,34 @@ class Database:
                 # turn a success into an error. Listeners that missed it resynchronise from the database.
                 log.exception("publishing %d events after commit failed", len(pending))
 
+    async def complete(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` in its own transaction, in a task the caller's cancellation cannot cut short.
+
+        For code that a client can cancel at any moment, such as a streaming response whose client went away
+        (Starlette then cancels it). Cancelled in the middle of a statement, the connection is thrown away
+        without its transaction being ended; on SQLite, where transactions begin IMMEDIATE, it keeps the write
+        lock and stalls the instance. Here the caller stops waiting while the work finishes and releases it."""
+
+        async def run() -> T:
+            async with self.session_scope() as session:
+                return await work(session)
+
+        task = asyncio.ensure_future(run())
+        _unfinished.add(task)
+        task.add_done_callback(_finished)
+        return await asyncio.shield(task)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_unfinished: set[asyncio.Future[Any]] = set()  # strong references until done: the loop keeps only weak ones
+
+
+def _finished(task: asyncio.Future[Any]) -> None:
+    _unfinished.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("work whose caller went away failed: %s", task.exception())
 
 
 def queue_after_commit(session: AsyncSession, item: Any) -> None:

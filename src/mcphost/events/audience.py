@@ -37,16 +37,19 @@ class Audience:
     async def recheck(self, platform: Platform, credential: str) -> bool:
         """Authenticate the credential again; when it still belongs to this user with the read scope, start
         again from the database (the role may have changed, a membership event been missed)."""
-        try:
-            async with platform.db.session_scope() as session:
-                current = await authenticate(session, platform.keys, credential)
-                if current.user_id != self.user_id or not current.has(TokenScope.READ):
-                    return False
-                self.is_admin = current.is_admin
-                self.org_ids = await OrgRepository(session).org_ids_of(current.user_id)
+
+        async def check(session: AsyncSession) -> bool:
+            current = await authenticate(session, platform.keys, credential)
+            if current.user_id != self.user_id or not current.has(TokenScope.READ):
+                return False
+            self.is_admin = current.is_admin
+            self.org_ids = await OrgRepository(session).org_ids_of(current.user_id)
+            return True
+
+        try:  # a stream's client can go away at any moment: the check runs to completion without it
+            return await platform.db.complete(check)
         except AppError:
             return False
-        return True
 
     def concerns_access(self, event: Event) -> bool:
         """Whether the event may change what this principal is allowed (disabled, demoted, ...)."""

@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 
 import orjson
 from fastapi import Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.accounts.principal import authenticate
 from mcphost.api.deps import credential_of
@@ -35,11 +37,14 @@ def _access_check(request: Request, platform: Platform, server_id: uuid.UUID):  
     async def still_allowed() -> bool:
         if credential is None:
             return False
+
+        async def check(session: AsyncSession) -> bool:
+            principal = await authenticate(session, platform.keys, credential)
+            visible = await ServerRepository(session).visible(principal, server_id)
+            return visible is not None and principal.has(TokenScope.READ)
+
         try:
-            async with platform.db.session_scope() as session:
-                principal = await authenticate(session, platform.keys, credential)
-                visible = await ServerRepository(session).visible(principal, server_id)
-                return visible is not None and principal.has(TokenScope.READ)
+            return await platform.db.complete(check)
         except AppError:
             return False
 
@@ -84,19 +89,20 @@ async def _log_lines(
     heartbeat = platform.settings.events.sse_heartbeat_seconds
     loop = asyncio.get_running_loop()
     yield ServerSentEvent(data="", event="ready", retry_ms=2000).encode()
-    async with platform.db.session_scope() as session:
-        first = (
-            await logs.history(session, server_id, since=None, after_id=after_id, limit=5000)
-            if after_id is not None
-            else await logs.tail(session, server_id, tail)
-        )
+    # The client can go away at any moment: database work runs to completion without it (Database.complete).
+    first = await platform.db.complete(
+        partial(logs.history, server_id=server_id, since=None, after_id=after_id, limit=5000)
+        if after_id is not None
+        else partial(logs.tail, server_id=server_id, lines=tail)
+    )
     for row in first:
         yield _log_message(row)
         after_id = row.id
     check_at = quiet_until = loop.time() + heartbeat
     while not await request.is_disconnected():
-        async with platform.db.session_scope() as session:
-            rows = await logs.history(session, server_id, since=None, after_id=after_id, limit=500)
+        rows = await platform.db.complete(
+            partial(logs.history, server_id=server_id, since=None, after_id=after_id, limit=500)
+        )
         for row in rows:
             yield _log_message(row)
             after_id, quiet_until = row.id, loop.time() + heartbeat
