@@ -3,7 +3,6 @@ command tests use to run the real executable against it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import httpx
 
 from tests.cli import processes
+from tests.support.waiting import until
 
 PASSWORD = "a long passphrase for tests"
 EMAIL = "cli@example.com"
@@ -33,17 +33,6 @@ class Instance:
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
-
-
-def until(probe: Any, what: str, timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout:.0f}s")
-        time.sleep(0.1)
 
 
 def running_instance(home: Path, cli_env: dict[str, str], tmp_path: Path) -> Iterator[Instance]:

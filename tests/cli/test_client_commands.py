@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 
 from tests.cli import processes
-from tests.cli.live import EMAIL, PASSWORD, Instance, ok, one_line_error, until
+from tests.cli.live import EMAIL, PASSWORD, Instance, ok, one_line_error
+from tests.support.waiting import until
 
 
 def test_login_then_manage_a_server_from_the_terminal(instance: Instance) -> None:

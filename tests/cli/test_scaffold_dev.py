@@ -15,7 +15,8 @@ import pytest
 
 from mcphost.catalog.server_json import ServerJson
 from tests.cli import processes
-from tests.cli.live import EMAIL, PASSWORD, ok, one_line_error, until
+from tests.cli.live import EMAIL, PASSWORD, ok, one_line_error
+from tests.support.waiting import until
 
 ECHO_SERVER = Path(__file__).parents[1] / "fixtures" / "echo_server.py"
 ACCEPT = {"Accept": "application/json, text/event-stream"}

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 
 from tests.cli import processes
-from tests.cli.live import Instance, ok, until
+from tests.cli.live import Instance, ok
+from tests.support.waiting import until
 
 TIME = "io.github.modelcontextprotocol/time"
 REDIS = "io.github.modelcontextprotocol/redis"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -23,3 +24,15 @@ async def eventually(
                 await asyncio.sleep(0.05)
     except TimeoutError:
         raise AssertionError(f"{what} not reached within {timeout}s; last seen: {last!r}") from None
+
+
+def until(probe: Callable[[], Any], what: str, timeout: float = 20) -> Any:
+    """Call ``probe`` (synchronous) until it answers something true, and return that; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout:.0f}s")
+        time.sleep(0.1)

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -93,17 +92,3 @@ def running_console(tmp_path: Path, **settings: str) -> Iterator[Console]:
             console = Console(url, "")
             console.admin_token = console.register(ADMIN_EMAIL)
             yield console
-
-
-def wait_until(probe: Any, what: str, timeout: float = 20) -> Any:
-    """Poll ``probe`` (a function of no arguments) until it answers something true."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout:.0f}s")
-        time.sleep(0.1)

@@ -8,8 +8,9 @@ from typing import Any
 
 from playwright.async_api import Page
 
+from tests.support.waiting import until
 from tests.ui.browser import sign_in
-from tests.ui.live import Console, unique_email, wait_until
+from tests.ui.live import Console, unique_email
 
 PACKAGE = {"type": "package", "registry_type": "pypi", "identifier": "fake-server"}
 
@@ -30,7 +31,7 @@ class Hosted:
             return str(api.get(f"/api/servers/{self.id}").json()["status"])
 
     def wait_for(self, status: str) -> None:
-        wait_until(lambda: self.status() == status, f"status {status}")
+        until(lambda: self.status() == status, f"status {status}")
 
     def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
         body = {"method": "tools/call", "params": {"name": tool, "arguments": arguments}}

@@ -7,8 +7,9 @@ from typing import Any
 import httpx
 from playwright.async_api import Dialog, Page, expect
 
+from tests.support.waiting import until
 from tests.ui.browser import sign_in, sign_up
-from tests.ui.live import Console, unique_email, wait_until
+from tests.ui.live import Console, unique_email
 from tests.ui.session_http import csrf_token_of
 
 TIME = "io.github.modelcontextprotocol/time"
@@ -97,7 +98,7 @@ async def test_stop_restart_and_delete_from_the_card(page: Page, console: Consol
     await expect(page.get_by_role("listitem", name="Actions", exact=True)).to_have_count(0)
     await expect(page.get_by_role("listitem", name="Bystander")).to_be_visible()
     with console.api(token) as api:
-        wait_until(lambda: api.get(f"/api/servers/{server['id']}").status_code == 404, "the server deleted")
+        until(lambda: api.get(f"/api/servers/{server['id']}").status_code == 404, "the server deleted")
 
 
 def test_actions_need_the_csrf_token(console: Console) -> None:

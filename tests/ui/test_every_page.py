@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.support.waiting import until
 from tests.ui.browser import sign_in
-from tests.ui.live import ADMIN_EMAIL, Console, wait_until
+from tests.ui.live import ADMIN_EMAIL, Console
 from tests.ui.observe import PACKAGE
 
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -24,7 +25,7 @@ def _seeded(console: Console) -> tuple[str, str, str]:
             server_id = api.post("/api/servers", json={"name": "every page", "source": PACKAGE}).json()["id"]
         orgs = api.get("/api/orgs").json()
         org_id = orgs[0]["id"] if orgs else api.post("/api/orgs", json={"name": "Every page"}).json()["id"]
-        wait_until(lambda: api.get(f"/api/servers/{server_id}").json()["status"] == "running", "running server")
+        until(lambda: api.get(f"/api/servers/{server_id}").json()["status"] == "running", "running server")
         call = {"method": "tools/call", "params": {"name": "echo", "arguments": {"text": "hi"}}}
         api.post(f"/api/servers/{server_id}/invoke", json=call)
         api.post(f"/api/servers/{server_id}/keys", json={"name": "k"})

@@ -6,8 +6,9 @@ from __future__ import annotations
 import httpx
 from playwright.async_api import Browser, Dialog, Page, expect
 
+from tests.support.waiting import until
 from tests.ui.browser import ConsoleWatch, sign_in, sign_up
-from tests.ui.live import ADMIN_EMAIL, Console, unique_email, wait_until
+from tests.ui.live import ADMIN_EMAIL, Console, unique_email
 from tests.ui.session_http import signed_in
 
 PACKAGE = {"type": "package", "registry_type": "pypi", "identifier": "fake-server"}
@@ -134,7 +135,7 @@ async def test_someone_who_is_not_an_administrator_gets_403_on_admin(
 async def test_an_administrator_filters_jobs_by_status(page: Page, console: Console) -> None:
     with console.api(console.register(unique_email("jobs"))) as api:
         server = api.post("/api/servers", json={"name": "jobs", "source": PACKAGE}).json()
-        wait_until(lambda: api.get(f"/api/servers/{server['id']}").json()["status"] == "running", "running server")
+        until(lambda: api.get(f"/api/servers/{server['id']}").json()["status"] == "running", "running server")
     await sign_in(page, ADMIN_EMAIL)
     await page.goto("/admin")
     await page.get_by_label("Status").select_option("succeeded")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import httpx
 from playwright.async_api import Page, expect
 
+from tests.support.waiting import until
 from tests.ui.browser import ConsoleWatch, sign_in
-from tests.ui.live import Console, unique_email, wait_until
+from tests.ui.live import Console, unique_email
 from tests.ui.observe import PACKAGE, Hosted, hosted_server
 from tests.ui.session_http import signed_in
 
@@ -53,7 +54,7 @@ async def test_a_new_key_is_shown_once_works_and_is_refused_after_revoking(page:
     await row.get_by_role("button", name="Revoke laptop").click()
 
     await expect(row).to_contain_text("revoked")
-    assert wait_until(lambda: initialize_with(console, hosted, key) == 401, "the revoked key refused")
+    assert until(lambda: initialize_with(console, hosted, key) == 401, "the revoked key refused")
 
 
 async def test_settings_keep_env_and_secret_names_but_never_a_secret_value(page: Page, console: Console) -> None:

@@ -7,8 +7,9 @@ from playwright.async_api import Locator, Page, expect
 
 from mcphost.ui.routes.server import result_parts
 from mcphost.ui.tool_forms import FieldProblem, arguments_from, fields_for
+from tests.support.waiting import until
 from tests.ui.browser import ConsoleWatch, sign_in
-from tests.ui.live import Console, wait_until
+from tests.ui.live import Console
 from tests.ui.observe import Hosted, hosted_server
 from tests.ui.session_http import signed_in
 
@@ -41,7 +42,7 @@ async def test_trying_echo_shows_its_answer_and_records_the_invocation(page: Pag
             items = api.get(f"/api/servers/{hosted.id}/invocations").json()["items"]
         return [item for item in items if item.get("name") == "echo"]
 
-    assert wait_until(echo_invocations, "the echo invocation")
+    assert until(echo_invocations, "the echo invocation")
 
 
 async def test_invalid_json_in_a_json_field_is_refused_naming_the_field(
