@@ -2,7 +2,8 @@
 # create and fill on first use; the install step reruns only when pyproject.toml changes.
 #
 #   make run                    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS="--port 9000 --home /tmp/x")
-#   make test                   run the test suite (PYTEST_ARGS="-k orgs -x"; on PostgreSQL: see README)
+#   make test                   the test suite: all on SQLite, the database tests again on PostgreSQL (PYTEST_ARGS="-x")
+#   make test-fast              the quick subset on SQLite (no runtimes, browser or external tools) for the inner loop
 #   make lint                   ruff (lint + format check) and mypy
 #   make fmt                    apply ruff's fixes and formatting
 #   make bench                  run the benchmarks in bench/ (figures in docs/benchmarks.md)
@@ -23,11 +24,12 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt bench screenshots clean
+.PHONY: help system-run system-test install run test test-fast lint fmt bench screenshots clean
 
 help:
 	@echo "make run    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS='--port 9000' to change)"
-	@echo "make test   run the tests (PYTEST_ARGS='-x -k tokens' adds pytest options, PYTEST_WORKERS=0 runs serially)"
+	@echo "make test   run the tests on SQLite and PostgreSQL (PYTEST_ARGS='-x -k tokens' adds pytest options, PYTEST_WORKERS=0 runs serially)"
+	@echo "make test-fast  the quick subset on SQLite (no runtimes, browser or external tools)"
 	@echo "make lint   ruff check, ruff format --check and mypy"
 	@echo "make fmt    apply ruff fixes and formatting"
 	@echo "make bench  run the benchmarks (see docs/benchmarks.md)"
@@ -67,14 +69,28 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-run: $(STAMP)
+# The Debian packages each target needs (scripts/setup_system.sh: installs them as root or with sudo, otherwise
+# prints the apt-get line to run). They come before the virtualenv, which needs python3-venv.
+system-run:
+	@bash scripts/setup_system.sh run
+
+system-test:
+	@bash scripts/setup_system.sh test
+
+run: system-run
+	@$(MAKE) --no-print-directory $(STAMP)
 	$(BIN)/mcphost up $(RUN_ARGS)
 
 # The gateway tests run the MCP conformance suite and the Inspector (npm packages on Node 22, under .ci/node);
-# the script installs them once (it needs npm) and returns at once when they are there.
-test: $(STAMP)
-	@bash scripts/install_node_tools.sh >/dev/null
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+# the script installs them once (it needs npm) and returns at once when they are there. scripts/run_tests.sh runs
+# the suite on SQLite, then the database tests on PostgreSQL, and prints how long each took.
+test: system-test
+	@$(MAKE) --no-print-directory $(STAMP)
+	@bash scripts/install_node_tools.sh
+	@PYTEST_WORKERS=$(PYTEST_WORKERS) PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/run_tests.sh full
+
+test-fast: $(STAMP)
+	@PYTEST_WORKERS=$(PYTEST_WORKERS) PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/run_tests.sh fast
 
 # All three checks run even when one fails, so one pass shows every problem.
 lint: $(STAMP)

@@ -40,10 +40,27 @@ install() {
         echo "$prefix: up to date ($*)"
         return 0
     fi
-    echo "$prefix: installing ${missing[*]}"
+    echo "$prefix: installing ${missing[*]} from the npm registry"
     mkdir -p "$prefix"
+    local log="$prefix/npm-install.log" started=$SECONDS
     npm install --prefix "$prefix" --save-exact --no-audit --no-fund --no-update-notifier --loglevel=error "$@" \
-        >/dev/null
+        >"$log" 2>&1 &
+    local pid=$!
+    # npm is silent without a terminal: say every few seconds that it is still at work.
+    local ticks=0
+    while kill -0 "$pid" 2>/dev/null; do
+        sleep 1
+        ticks=$((ticks + 1))
+        if [ $((ticks % 10)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then
+            echo "$prefix: still installing ($((SECONDS - started)) s)"
+        fi
+    done
+    if ! wait "$pid"; then
+        echo "error: npm install into $prefix failed; its output:" >&2
+        cat "$log" >&2
+        return 1
+    fi
+    echo "$prefix: installed in $((SECONDS - started)) s"
 }
 
 command -v npm >/dev/null 2>&1 || {

@@ -18,6 +18,40 @@ from tests.support import databases
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 
+#: Tests that run once per `make test` (on SQLite), not again on PostgreSQL: they exercise a runtime, the browser or
+#: an external tool, and the database under them is incidental. Paths relative to the repository, a folder ending
+#: in "/". A test can also say so itself with ``@pytest.mark.once``.
+ONCE_PATHS: dict[str, str] = {
+    "tests/runtimes/": "runtime",
+    "tests/servers/test_process_e2e.py": "runtime",
+    "tests/mcp/": "runtime",
+    "tests/ui/": "browser",
+    "tests/gateway/test_conformance.py": "external tool",
+    "tests/gateway/test_conformance_fixture.py": "external tool",
+    "tests/gateway/test_inspector.py": "external tool",
+    "tests/gateway/test_sdk_interop.py": "external tool",
+    "tests/cli/test_scaffold_dev.py": "external tool",
+    "tests/cli/test_sdk.py": "external tool",
+}
+#: A test whose fixtures include one of these exercises the database (and runs on both databases).
+DATABASE_FIXTURES = frozenset({"database_url", "postgres_url", "empty_database_url"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "database: exercises the database; run on SQLite and PostgreSQL (automatic)")
+    config.addinivalue_line("markers", "once: runs once whatever the database (runtimes, browser, external tools)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test ``database`` (by its fixtures) and ``once`` (by its path): scripts/run_tests.sh selects."""
+    root = config.rootpath
+    for item in items:
+        if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
+        relative = item.path.relative_to(root).as_posix()
+        if any(relative == path or (path.endswith("/") and relative.startswith(path)) for path in ONCE_PATHS):
+            item.add_marker(pytest.mark.once)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:

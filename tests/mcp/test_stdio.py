@@ -81,13 +81,15 @@ async def test_an_error_answer_raises_json_rpc_error(fixture_server: Start) -> N
 
 async def test_a_timeout_discards_the_late_answer_and_the_connection_keeps_working(fixture_server: Start) -> None:
     async with asyncio.timeout(20), fixture_server() as (_, connection):
-        started = time.monotonic()
+        # Raising at all proves the deadline won: the answer, had it been waited for, would have been returned.
         with pytest.raises(TimeoutError):
             await connection.request("tools/call", {"name": "sleep", "arguments": {"seconds": 0.6}}, timeout=0.2)
-        assert time.monotonic() - started < 0.5
         await asyncio.sleep(0.6)  # the late "slept" answer arrives meanwhile and must go nowhere
         assert await echo(connection, "next") == "next"
         assert not connection.closed
+
+
+QUICK_DEADLINE = 3.0
 
 
 async def test_each_request_times_out_at_its_own_deadline(adhoc_server: Start) -> None:
@@ -102,11 +104,14 @@ async def test_each_request_times_out_at_its_own_deadline(adhoc_server: Start) -
             timed_out.append(seconds)
             assert loop.time() - started >= seconds - 0.01
 
-        answered = asyncio.create_task(connection.request("quick", timeout=0.05))
+        # Its deadline lies among the others' but is generous (a loaded machine answers late): once answered, the
+        # deadline passes without effect.
+        answered = asyncio.create_task(connection.request("quick", timeout=QUICK_DEADLINE))
         forever = asyncio.create_task(connection.request("hang", timeout=None))
-        await asyncio.gather(hang(0.6), hang(0.2), hang(0.4), hang(0.2))
-        assert timed_out == [0.2, 0.2, 0.4, 0.6]
-        assert await answered == {"method": "quick"}  # answered in time: its deadline passed without effect
+        await asyncio.gather(hang(0.6), hang(0.2), hang(0.4), hang(0.2), hang(QUICK_DEADLINE + 0.2))
+        assert timed_out == [0.2, 0.2, 0.4, 0.6, QUICK_DEADLINE + 0.2]
+        assert answered.done()
+        assert await answered == {"method": "quick"}
         assert not forever.done()
         forever.cancel()
         with pytest.raises(asyncio.CancelledError):
