@@ -54,11 +54,12 @@ $(BIN)/python:
 		echo "       then run make again." >&2; \
 		exit 1; }
 
-# The package (editable) with its dev extra. uv inside the venv is much faster than pip; pip is the fallback.
+# The package (editable) with its dev extra. uv inside the venv is much faster than pip; pip is the fallback. uv
+# trusts the system's certificate store (UV_NATIVE_TLS), as pip does, so a TLS-inspecting proxy's CA works for both.
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "installing mcphost[dev] into $(VENV)"
 	@if [ -x $(BIN)/uv ] || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv; then \
-		$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]' || { \
+		UV_NATIVE_TLS=1 $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]' || { \
 			echo "uv failed; falling back to pip" >&2; \
 			$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'; }; \
 	else \
