@@ -174,6 +174,7 @@ async def run_suite(
     version: str,
     scenarios: Sequence[str] | None = None,
     spec_version: str | None = None,
+    requirements: str | None = None,
     timeout: float = 300.0,
     output_dir: Path | None = None,
 ) -> SuiteResult:
@@ -185,6 +186,8 @@ async def run_suite(
     base = [str(node), str(suite.resolve()), "server", "--url", url]
     if spec_version:
         base += ["--spec-version", spec_version]
+    if requirements:
+        base += ["--requirements", requirements]
     invocations = [[*base, "--scenario", name] for name in scenarios] if scenarios is not None else [base]
 
     result = SuiteResult(version=version, url=url)
