@@ -123,7 +123,12 @@ async def relay_in_rounds(
         if type(meta) is dict and "progressToken" in meta:
             exchange.progress_token = meta["progressToken"]
         round_.attach(exchange)
-        answer = await _outcome(pending, store, request_id, method, timeout)
+        try:
+            answer = await _outcome(pending, store, request_id, method, timeout)
+        except asyncio.CancelledError:  # this request is abandoned (the gateway stops): so is the call it holds
+            store.release(pending)
+            pending.fail(JsonRpcError(INTERNAL_ERROR, "The request was abandoned."))
+            raise
     except StateRefused as exc:
         answer = error_response(request_id, exc.error)
     except JsonRpcError as exc:
