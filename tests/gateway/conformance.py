@@ -5,6 +5,7 @@ Node 22 (the suite needs Node >= 22) in the `0.1.16` prefix. `MCPHOST_CONFORMANC
 
     result = await run_suite(url, version="0.1.16", scenarios=["server-initialize"])
     assert result.failed == {}, result.report()
+    result = await run_suite(url, version="0.2.0-alpha.12", requirements="2026-07-28")
 
 A scenario fails when any of its checks is FAILURE or WARNING (the suite itself only fails on FAILURE; its
 warnings are SHOULDs a gateway must not break either). In CI a missing suite is an error, never a skip.
@@ -174,17 +175,22 @@ async def run_suite(
     version: str,
     scenarios: Sequence[str] | None = None,
     spec_version: str | None = None,
+    requirements: str | None = None,
     timeout: float = 300.0,
     output_dir: Path | None = None,
 ) -> SuiteResult:
-    """Run the suite's server scenarios against `url`: the listed `scenarios` one by one, or (None) the active
-    suite in one go. Async, so a server in this event loop keeps serving. `output_dir` keeps the raw results."""
+    """Run the suite's server scenarios against `url`: the listed `scenarios` one by one, or (None) in one go the
+    active suite, or with `requirements` (0.2.0: "2025-11-25", "2026-07-28") exactly what that revision requires plus
+    what the suite runs unscored. Async, so a server in this event loop keeps serving. `output_dir` keeps the raw
+    results."""
     suite = conformance_bin(version)
     node = node22_bin(version)
     env = {**os.environ, "PATH": f"{node.parent}{os.pathsep}{os.environ.get('PATH', '')}", "NO_COLOR": "1"}
     base = [str(node), str(suite.resolve()), "server", "--url", url]
     if spec_version:
         base += ["--spec-version", spec_version]
+    if requirements:
+        base += ["--requirements", requirements]
     invocations = [[*base, "--scenario", name] for name in scenarios] if scenarios is not None else [base]
 
     result = SuiteResult(version=version, url=url)

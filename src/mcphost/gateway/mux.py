@@ -6,11 +6,13 @@ id. Everything the server sends outside an answer is routed to the session it be
 - progress, by the progress token, which the gateway rewrites per request so two clients' tokens never collide;
 - server→client requests (sampling, elicitation, roots) and log messages, to the request in flight on this
   upstream that started last (a stdio server cannot say which request it works for; with ``per_session``
-  isolation there is only ever one client, so the routing is exact);
+  isolation there is only ever one client, so the routing is exact); log messages only at or above the level that
+  request asked for (a stateless request that asked for none gets none);
 - resource updates to the sessions subscribed to that resource, everything else to every session using it.
 
 A server→client request is sent to the client under a gateway id (``mcph-N``); the client's answer, POSTed back,
-resolves it and the result goes upstream under the server's own id.
+resolves it and the result goes upstream under the server's own id. A stateless (2026-07-28) request cannot be sent
+requests: its session asks its client with an ``input_required`` result instead (``input_required.py``).
 """
 
 # ruff: noqa: ASYNC109 -- the request timeout is relayed: on expiry the upstream is told to cancel.
@@ -28,6 +30,12 @@ if TYPE_CHECKING:
     from mcphost.gateway.sessions import ClientSession, EventStream, StatelessSession
 
 log = logging.getLogger(__name__)
+
+#: The log levels, least severe first (``notifications/message`` below a request's level is not relayed).
+LOG_LEVELS: Final = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
+#: The ``log_floor`` of a request that asked for no log messages.
+NO_LOGS: Final = len(LOG_LEVELS)
+_SEVERITY: Final = {level: index for index, level in enumerate(LOG_LEVELS)}
 
 #: The client capability a server→client request needs.
 REQUIRED_CAPABILITY: Final = {
@@ -48,7 +56,7 @@ class UpstreamConnection(Protocol):
 class Exchange:
     """One client request in flight: where the server's messages about it go."""
 
-    __slots__ = ("cancelled", "client_id", "on_stream", "progress_token", "session", "stream", "task")
+    __slots__ = ("cancelled", "client_id", "log_floor", "on_stream", "progress_token", "session", "stream", "task")
 
     def __init__(self, session: ClientSession | StatelessSession, client_id: RequestId) -> None:
         self.session = session
@@ -59,6 +67,8 @@ class Exchange:
         self.progress_token: Any = None
         self.task: asyncio.Task[Any] | None = None
         self.cancelled = False
+        #: The least severe log level relayed to this request (``NO_LOGS``: none).
+        self.log_floor = 0
 
     def push(self, message: Message) -> None:
         stream = self.stream
@@ -87,11 +97,18 @@ class UpstreamMux:
         self._progress: dict[str, Exchange] = {}
         self._seq = itertools.count(1)
         self._server_ids = itertools.count(1)
+        #: The tools' ``x-mcp-header`` parameters, learnt from tools/list when a stateless client needs them
+        #: (``param_headers.tool_headers``); forgotten when the server says its tools changed.
+        self.tool_headers: Any = None
+        self.tools_generation = 0
 
     # -- client → server ---------------------------------------------------------------------------------------
 
-    async def call(self, exchange: Exchange, method: str, params: dict[str, Any] | None, timeout: float) -> Message:
-        """Relay one request; the answer as the server sent it (its id is the connection's, not the client's)."""
+    async def call(
+        self, exchange: Exchange, method: str, params: dict[str, Any] | None, timeout: float | None
+    ) -> Message:
+        """Relay one request; the answer as the server sent it (its id is the connection's, not the client's).
+        ``timeout`` None waits as long as the connection lives (the caller bounds the wait)."""
         seq = next(self._seq)
         if params is not None:
             meta = params.get("_meta")
@@ -125,9 +142,14 @@ class UpstreamMux:
         if method == "notifications/message":
             latest = self._latest()
             if latest is not None:
-                latest.push(message)
+                level = params.get("level") if type(params) is dict else None
+                if _SEVERITY.get(level, 0) >= latest.log_floor:  # type: ignore[arg-type]
+                    latest.push(message)
                 return
-        if method == "notifications/resources/updated" and type(params) is dict:
+        if method == "notifications/tools/list_changed":
+            self.tool_headers = None
+            self.tools_generation += 1
+        elif method == "notifications/resources/updated" and type(params) is dict:
             uri = params.get("uri")
             for session in list(self.sessions):
                 if uri in session.subscriptions:
@@ -141,7 +163,13 @@ class UpstreamMux:
         method = message["method"]
         exchange = self._latest()
         session = exchange.session if exchange is not None else self._only_session()
-        if session is None or not session.stateful:
+        if session is not None and not session.stateful:
+            ask = getattr(session, "ask_client", None)  # a stateless request that can answer input_required
+            if ask is None:
+                raise JsonRpcError(INTERNAL_ERROR, f"the client of this request cannot be sent {method}")
+            asked: dict[str, Any] = await ask(method, message.get("params"))
+            return asked
+        if session is None:
             raise JsonRpcError(INTERNAL_ERROR, f"no client session to send {method} to (no request is in flight)")
         capability = REQUIRED_CAPABILITY.get(method)
         if capability is not None and capability not in session.client_capabilities:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -56,12 +57,17 @@ async def relay(
     request_bytes: int,
     extra_headers: Headers | None = None,
     transform: Any = None,
+    statuses: Mapping[int, int] | None = None,
+    log_floor: int = 0,
 ) -> None:
-    """Relay ``message`` (a request) over ``mux`` and send the HTTP answer. ``transform`` may rewrite the result."""
+    """Relay ``message`` (a request) over ``mux`` and send the HTTP answer. ``transform`` may rewrite the result;
+    ``statuses`` maps JSON-RPC error codes to the HTTP status of a JSON answer (200 otherwise); ``log_floor`` is the
+    least severe log level relayed (see ``Exchange.log_floor``)."""
     client_id = message["id"]
     method: str = message["method"]
     params = message.get("params")
     exchange = Exchange(session, client_id)
+    exchange.log_floor = log_floor
     writer: asyncio.Future[None] | None = None
     headers = extra_headers or []
     priming = session.protocol_version >= "2025-11-25"
@@ -79,7 +85,8 @@ async def relay(
     stream = exchange.stream
     if stream is None:
         if json_ok:
-            await send({"type": "http.response.start", "status": 200, "headers": JSON_HEADERS + headers})
+            status = http_status(answer, statuses) if statuses is not None else 200
+            await send({"type": "http.response.start", "status": status, "headers": JSON_HEADERS + headers})
             await send({"type": "http.response.body", "body": body})
         else:
             stream = session.open_stream()
@@ -99,11 +106,11 @@ async def call_upstream(
     exchange: Exchange,
     method: str,
     params: Any,
-    timeout: float,
+    timeout: float | None,
     transform: Any = None,
 ) -> Message:
     """The answer to one relayed request under the client's id: the server's, or a JSON-RPC error when it timed
-    out, the server died, or the client cancelled."""
+    out, the server died, or the client cancelled. ``timeout`` None: the caller bounds the wait."""
     session, client_id = exchange.session, exchange.client_id
     exchange.task = asyncio.current_task()
     session.inflight[client_id] = exchange
@@ -113,7 +120,8 @@ async def call_upstream(
         if transform is not None and type(answer.get("result")) is dict:
             transform(method, answer["result"])
     except TimeoutError:
-        answer = _error(client_id, REQUEST_TIMEOUT, f"The server did not answer {method} within {timeout:g} s.")
+        within = f" within {timeout:g} s" if timeout is not None else ""
+        answer = _error(client_id, REQUEST_TIMEOUT, f"The server did not answer {method}{within}.")
     except ConnectionClosed:
         answer = _error(
             client_id, UPSTREAM_FAILED, "The server exited while handling this request; it is being restarted."
@@ -130,9 +138,17 @@ async def call_upstream(
     return answer
 
 
+def http_status(answer: Message, statuses: Mapping[int, int]) -> int:
+    """The HTTP status of a JSON answer: what ``statuses`` says for its error code, else 200."""
+    error = answer.get("error")
+    if type(error) is dict:
+        return statuses.get(error.get("code"), 200)  # type: ignore[arg-type]
+    return 200
+
+
 def trace_of(
     grant: Grant,
-    session: ClientSession | StatelessSession,
+    session: ClientSession | StatelessSession | None,
     message: Message,
     answer: Message,
     started_at: float,

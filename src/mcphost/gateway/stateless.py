@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from mcphost.gateway.input_required import MISSING_CAPABILITY
+from mcphost.gateway.mux import LOG_LEVELS, NO_LOGS
+from mcphost.gateway.param_headers import HeaderMismatch, decode_header_value
 from mcphost.mcp.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, JsonRpcError, Message
 from mcphost.mcp.session import SUPPORTED_PROTOCOL_VERSIONS
 
@@ -21,6 +24,7 @@ META_PREFIX: Final = "io.modelcontextprotocol/"
 META_VERSION: Final = META_PREFIX + "protocolVersion"
 META_CAPABILITIES: Final = META_PREFIX + "clientCapabilities"
 META_CLIENT_INFO: Final = META_PREFIX + "clientInfo"
+META_LOG_LEVEL: Final = META_PREFIX + "logLevel"
 #: Methods of the session era that the stateless era removed.
 REMOVED: Final = frozenset({"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"})
 #: The body parameter the ``Mcp-Name`` header repeats.
@@ -28,6 +32,13 @@ NAME_PARAM: Final = {"tools/call": "name", "prompts/get": "name", "resources/rea
 CACHEABLE: Final = frozenset(
     {"tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"}
 )
+#: The HTTP status of a JSON error answer, by JSON-RPC error code (200 for the others).
+STATUSES: Final = {
+    METHOD_NOT_FOUND: 404,
+    HEADER_MISMATCH: 400,
+    MISSING_CAPABILITY: 400,
+    UNSUPPORTED_VERSION: 400,
+}
 
 
 class StatelessError(Exception):
@@ -76,6 +87,10 @@ def check_headers(message: Message, version: Any, headers: dict[bytes, bytes]) -
     name_header = _value(headers.get(b"mcp-name"))
     if name_header is None:
         raise StatelessError(400, HEADER_MISMATCH, f"The Mcp-Name header is required for {method}.")
+    try:
+        name_header = decode_header_value(name_header)
+    except HeaderMismatch as exc:
+        raise StatelessError(400, HEADER_MISMATCH, f"The Mcp-Name header {exc}.") from None
     if name_header != value:
         raise StatelessError(400, HEADER_MISMATCH, f"The Mcp-Name header does not match the {key} of the request.")
 
@@ -90,6 +105,20 @@ def check_version(version: Any) -> None:
 
 def _value(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", "replace").strip()
+
+
+def log_floor(message: Message) -> int:
+    """The least severe log level the request asked for (``io.modelcontextprotocol/logLevel``), as an index of
+    ``LOG_LEVELS``; ``NO_LOGS`` when it asked for none."""
+    params = message.get("params")
+    meta = params.get("_meta") if type(params) is dict else None
+    level = meta.get(META_LOG_LEVEL) if type(meta) is dict else None
+    if level is None:
+        return NO_LOGS
+    if level not in LOG_LEVELS:
+        levels = ", ".join(LOG_LEVELS)
+        raise StatelessError(400, INVALID_PARAMS, f"params._meta['{META_LOG_LEVEL}'] must be one of {levels}.")
+    return LOG_LEVELS.index(level)
 
 
 def check_method(method: str) -> None:
@@ -126,6 +155,8 @@ def discover(manifest: dict[str, Any]) -> dict[str, Any]:
     server_info = manifest.get("serverInfo") or {}
     result: dict[str, Any] = {
         "resultType": "complete",
+        "ttlMs": 0,  # the server may change what it offers at any time (an upgrade, another instance)
+        "cacheScope": "private",
         "supportedVersions": list(ALL_VERSIONS),
         "capabilities": manifest.get("capabilities") or {},
         "serverInfo": server_info,

@@ -10,26 +10,43 @@ import orjson
 from mcphost.errors import AppError
 from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, accepts_json, respond, respond_json, until_disconnected
 from mcphost.gateway.errors import error_body, respond_unavailable
+from mcphost.gateway.input_required import MRTR_METHODS, PendingRequests
 from mcphost.gateway.listen import SUBSCRIPTION_ID, Listener, ListenStream, agreed_filter, subscribe_upstream
+from mcphost.gateway.param_headers import HeaderMismatch, check_param_headers, tool_headers
 from mcphost.gateway.relay import relay, write_stream
+from mcphost.gateway.request_state import RequestStateSealer
 from mcphost.gateway.sessions import EventStream, StatelessSession
 from mcphost.gateway.stateless import (
+    HEADER_MISMATCH,
     STATELESS_VERSION,
+    STATUSES,
     StatelessError,
     as_stateless_result,
     check_headers,
     check_method,
     check_version,
     discover,
+    log_floor,
     request_meta,
     upstream_params,
 )
+from mcphost.gateway.stateless_relay import Client, relay_in_rounds
 from mcphost.gateway.upstreams import instance_key, running_for
-from mcphost.mcp.jsonrpc import INVALID_REQUEST, InvalidMessage, Message, classify, error_response
+from mcphost.mcp.jsonrpc import (
+    INTERNAL_ERROR,
+    INVALID_REQUEST,
+    ConnectionClosed,
+    InvalidMessage,
+    JsonRpcError,
+    Message,
+    classify,
+    error_response,
+)
 
 if TYPE_CHECKING:
     from mcphost.gateway.access import Grant
     from mcphost.gateway.app import Gateway
+    from mcphost.gateway.mux import UpstreamMux
     from mcphost.servers.agent import Running
 
 Cors = list[tuple[bytes, bytes]]
@@ -41,9 +58,16 @@ class StatelessEra:
         self.gateway = gateway
         self.platform = gateway.platform
         self.listening: set[ListenStream] = set()
+        #: Requests paused for their clients' input (multi-round-trip requests), kept as long as a request may take.
+        self.pending = PendingRequests(
+            RequestStateSealer(self.platform.keys.request_state),
+            wait_seconds=gateway.settings.request_timeout_seconds,
+        )
 
     def stop(self) -> None:
-        """End every listen stream gracefully: the subscription's result, then the end of the stream."""
+        """End every paused request (their servers are answered with an error) and every listen stream gracefully:
+        the subscription's result, then the end of the stream."""
+        self.pending.close()
         for stream in list(self.listening):
             result = {"resultType": "complete", "_meta": {SUBSCRIPTION_ID: stream.subscription_id}}
             EventStream.push(stream, {"jsonrpc": "2.0", "id": stream.subscription_id, "result": result})
@@ -117,6 +141,39 @@ class StatelessEra:
         if document["method"] == "subscriptions/listen":
             await self._listen(running, document, receive, send, cors)
             return
+        try:
+            floor = log_floor(document)
+        except StatelessError as exc:
+            await respond_json(send, exc.status, error_response(request_id, exc.error), cors)
+            return
+        method = document["method"]
+        message = {**document, "params": upstream_params(document.get("params"))}
+        if message["params"] is None:
+            del message["params"]
+        timeout = self.gateway.settings.request_timeout_seconds
+        if method == "tools/call":
+            refused = await self._check_param_headers(running.mux, message, headers, timeout)
+            if refused is not None:
+                await respond_json(send, refused.status, error_response(request_id, refused.error), cors)
+                return
+        if method in MRTR_METHODS:
+            client = Client(grant, key, STATELESS_VERSION, capabilities, client_info or {})
+            await relay_in_rounds(
+                send,
+                mux=running.mux,
+                store=self.pending,
+                client=client,
+                message=message,
+                traces=self.platform.traces,
+                timeout=timeout,
+                json_ok=accepts_json(headers),
+                request_bytes=size,
+                headers=cors,
+                statuses=STATUSES,
+                log_floor=floor,
+                transform=as_stateless_result,
+            )
+            return
         session = StatelessSession(
             server_id=grant.server_id,
             principal=grant.principal,
@@ -125,9 +182,6 @@ class StatelessEra:
             client_capabilities=capabilities,
             client_info=client_info or {},
         )
-        message = {**document, "params": upstream_params(document.get("params"))}
-        if message["params"] is None:
-            del message["params"]
         await relay(
             send,
             mux=running.mux,
@@ -135,9 +189,34 @@ class StatelessEra:
             message=message,
             grant=grant,
             traces=self.platform.traces,
-            timeout=self.gateway.settings.request_timeout_seconds,
+            timeout=timeout,
             json_ok=accepts_json(headers),
             request_bytes=size,
             extra_headers=cors,
             transform=as_stateless_result,
+            statuses=STATUSES,
+            log_floor=floor,
         )
+
+    async def _check_param_headers(
+        self,
+        mux: UpstreamMux,
+        message: Message,
+        headers: dict[bytes, bytes],
+        timeout: float,  # noqa: ASYNC109 -- bounds the tools/list the gateway sends itself
+    ) -> StatelessError | None:
+        """Why a tools/call's ``Mcp-Param-*`` headers are refused (None when they agree with its arguments)."""
+        params = message.get("params")
+        name = params.get("name") if type(params) is dict else None
+        try:
+            marked = (await tool_headers(mux, timeout)).get(name) if type(name) is str else None
+        except (JsonRpcError, TimeoutError, ConnectionClosed) as exc:
+            reason = exc.message if isinstance(exc, JsonRpcError) else str(exc) or type(exc).__name__
+            message_ = f"The server's tools could not be listed to check the Mcp-Param headers: {reason}"
+            return StatelessError(502, INTERNAL_ERROR, message_)
+        if marked:
+            try:
+                check_param_headers(marked, params.get("arguments"), headers)  # type: ignore[union-attr]
+            except HeaderMismatch as exc:
+                return StatelessError(400, HEADER_MISMATCH, str(exc))
+        return None

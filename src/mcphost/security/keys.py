@@ -20,4 +20,5 @@ class KeyRing:
         self.token_hmac = derive_key(secret_key, "mcphost/token-hash/v1")
         self.encryption = derive_key(secret_key, "mcphost/encryption/v1")
         self.csrf = derive_key(secret_key, "mcphost/console-csrf/v1")
+        self.request_state = derive_key(secret_key, "mcphost/gateway-request-state/v1")
         self.secrets = SecretBox(self.encryption)
