@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -229,15 +230,18 @@ async def cancel_job(client: MCPHostClient, job_id: str) -> dict[str, Any]:
 # -- events --------------------------------------------------------------------------------------------
 
 
-async def stream_events(client: MCPHostClient, *, last_event_id: str | None = None) -> AsyncIterator[dict[str, Any]]:
+async def stream_events(
+    client: MCPHostClient, *, last_event_id: str | None = None
+) -> AsyncGenerator[dict[str, Any], None]:
     """The live events the caller may see, as ``{"id", "kind", "data", "user_id", "org_id", "ts"}``, until the
     server ends the stream. Keep-alive comments and the stream's opening ``ready`` message are skipped."""
-    async for message in client.sse("/api/events/stream", last_event_id=last_event_id):
-        if message.event == "ready" or not message.data:
-            continue
-        try:
-            event = json.loads(message.data)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            yield event
+    async with aclosing(client.sse("/api/events/stream", last_event_id=last_event_id)) as messages:
+        async for message in messages:
+            if message.event == "ready" or not message.data:
+                continue
+            try:
+                event = json.loads(message.data)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                yield event
