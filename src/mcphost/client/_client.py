@@ -84,6 +84,18 @@ class MCPHostClient:
         except ValueError:
             raise ApiError(response.status_code, "invalid_response", "the answer is not JSON") from None
 
+    async def probe(self) -> dict[str, Any]:
+        """The instance's ``/healthz`` answer (``{"status", "version"}``): it is there and it is MCP Host.
+
+        Raises Unreachable when nothing answers, ApiError (code ``not_mcphost``) when something else does."""
+        try:
+            answer = await self.request("GET", "/healthz")
+        except ApiError as exc:
+            raise ApiError(exc.status, "not_mcphost", _not_mcphost(self.base_url, f"HTTP {exc.status}")) from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("version"), str):
+            raise ApiError(200, "not_mcphost", _not_mcphost(self.base_url, "an answer that is not MCP Host's"))
+        return answer
+
     # -- accounts ----------------------------------------------------------------------------------------
 
     async def register(self, email: str, password: str) -> dict[str, Any]:
@@ -339,6 +351,10 @@ def _json_data(event: SseEvent) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ApiError(200, "invalid_response", f"a {event.event} event is not a JSON object")
     return value
+
+
+def _not_mcphost(base_url: str, what: str) -> str:
+    return f"{base_url} is not an MCP Host instance (GET /healthz got {what})"
 
 
 def _reason(exc: httpx.TransportError) -> str:
