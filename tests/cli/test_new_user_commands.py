@@ -59,6 +59,7 @@ def test_config_export_reuses_the_key_it_made_for_that_client(instance: Instance
     # Another client gets a key of its own, kept as well.
     vscode = processes.run("config", "export", slug, "--client", "vscode", env=env)
     assert vscode.returncode == 0 and "Created the access key 'mcphost config export (vscode)'" in vscode.stderr
+    assert "other active key" not in vscode.stderr  # cursor's key is in use, not a leftover to revoke
     again = processes.run("config", "export", slug, "--client", "vscode", env=env)
     assert "no new key was made" in again.stderr
     assert sorted(k["name"] for k in export_keys(instance)) == [

@@ -111,7 +111,7 @@ class Access:
     reused: dict[str, Any] | None = None
     #: Where the key is kept for the next run (None: given with --key, or it could not be kept).
     kept_in: Path | None = None
-    #: The kept key that no longer works (revoked, or gone), replaced by ``made``.
+    #: The kept key (its id) that no longer works (revoked, or gone), replaced by ``made``.
     replaced: str | None = None
     #: Other keys of the server made by ``config export`` and still active: candidates to revoke.
     others: list[dict[str, Any]] = field(default_factory=list)
@@ -134,8 +134,11 @@ async def _access_key(api: MCPHostClient, base_url: str, found: dict[str, Any], 
     if kept is not None and kept.server_id == server_id and kept.key_id in active:
         return Access(kept.key, reused=active[kept.key_id], kept_in=kept_keys.path())
     made = await api.create_key(server_id, key_name(client))
-    others = [item for item in active.values() if str(item["name"]).startswith(KEY_NAME)]
-    replaced = (kept.key[:12] + "…") if kept is not None else None
+    in_use_here = kept_keys.kept_ids(base_url, server_id)  # other clients' kept keys are not leftovers
+    others = [
+        item for item in active.values() if str(item["name"]).startswith(KEY_NAME) and item["id"] not in in_use_here
+    ]
+    replaced = f"id {kept.key_id}" if kept is not None else None
     try:
         kept_in: Path | None = kept_keys.keep(
             base_url, str(found["slug"]), server_id, str(made["key"]), made.get("id"), client.value

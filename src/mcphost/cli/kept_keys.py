@@ -54,6 +54,16 @@ def find(base_url: str, server: str, client: str | None = None) -> KeptKey | Non
     return None
 
 
+def kept_ids(base_url: str, server_id: str) -> set[str]:
+    """The ids of every key kept for the server (``connect``'s and each client's)."""
+    ids: set[str] = set()
+    for entry in dict(load().get(base_url) or {}).values():
+        if isinstance(entry, dict) and entry.get("server_id") == server_id:
+            held = [entry, *dict(entry.get("exports") or {}).values()]
+            ids |= {str(item["key_id"]) for item in held if isinstance(item, dict) and item.get("key_id")}
+    return ids
+
+
 def keep(base_url: str, slug: str, server_id: str, key: str, key_id: str | None, client: str | None = None) -> Path:
     """Keep ``key`` for ``server`` (as ``connect``'s key, or ``client``'s export key); the file's path.
 
