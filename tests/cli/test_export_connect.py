@@ -38,7 +38,7 @@ def test_config_export_prints_each_client_configuration(instance: Instance) -> N
     # The created key works on the endpoint.
     with instance.api() as api:
         keys = api.get(f"/api/servers/{instance.server['id']}/keys").json()
-    assert "mcphost config export" in {k["name"] for k in keys}
+    assert "mcphost config export (cursor)" in {k["name"] for k in keys}
 
     desktop = json.loads(ok("config", "export", slug, "--client", "claude-desktop", "--key", "mcph_sk_given", env=env))
     server = desktop["mcpServers"][slug]

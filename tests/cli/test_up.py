@@ -23,7 +23,7 @@ def test_up_serves_a_healthy_instance_and_says_what_to_do_next(
         with httpx.Client(base_url=url, timeout=10) as http:
             health = http.get("/healthz")
             ready = http.get("/readyz")
-            # What the banner and the README tell a new user to do.
+            # What the README's API section tells a new user to do (the banner points to the console).
             registered = http.post("/api/auth/register", json={"email": "first@example.com", "password": PASSWORD})
             login = http.post("/api/auth/login", json={"email": "first@example.com", "password": PASSWORD})
             me = http.get("/api/me", headers={"Authorization": f"Bearer {login.json().get('access_token')}"})
@@ -35,8 +35,9 @@ def test_up_serves_a_healthy_instance_and_says_what_to_do_next(
     banner = server.stderr
     assert f"is starting at {url}" in banner
     assert f"{url}/api/docs" in banner
-    assert f"{url}/api/auth/register" in banner
+    assert f"Next: open {url} in a browser" in banner  # the console, where a new user signs up
     assert "first account" in banner and "administrator" in banner
+    assert "curl" not in banner
     assert "Traceback" not in banner
 
 

@@ -86,12 +86,20 @@ async def test_stop_restart_and_delete_from_the_card(page: Page, console: Consol
     badge = card.locator(f'[data-status-for="{server["id"]}"]')
     await expect(badge).to_have_text("running")
 
-    await card.get_by_role("button", name="Stop").click()
+    await expect(card.get_by_role("button", name="Start", exact=True)).to_be_hidden()  # it runs: Stop and Restart apply
+    await card.get_by_role("button", name="Stop", exact=True).click()
     await expect(badge).to_have_text("stopped")
-    await card.get_by_role("button", name="Restart").click()
+    await expect(card.get_by_role("button", name="Restart", exact=True)).to_be_hidden()
+    await card.get_by_role("button", name="Start", exact=True).click()
     await expect(badge).to_have_text("running")
+    await card.get_by_role("button", name="Restart", exact=True).click()
     with console.api(token) as api:
-        assert api.get(f"/api/servers/{server['id']}").json()["status"] == "running"
+        until(
+            lambda: "restart" in {e["kind"] for e in api.get(f"/api/servers/{server['id']}/metrics").json()["events"]},
+            "the restart recorded",
+        )
+    await expect(badge).to_have_text("running")
+    await expect(page.locator("#flash")).to_be_empty()
 
     page.once("dialog", _accept)
     await card.get_by_role("button", name="Delete").click()

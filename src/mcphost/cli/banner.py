@@ -20,9 +20,9 @@ def print_banner(settings: Settings, *, services: bool) -> None:
         f"  database   {mask_url(settings.effective_database_url)}",
         f"  services   {'running in this process' if services else 'off (run `mcphost worker`)'}",
         "",
-        "[bold]Next[/bold]: create the first account (it becomes administrator):",
-        f"  curl -X POST {url}/api/auth/register -H 'content-type: application/json' \\",
-        '       -d \'{"email": "you@example.com", "password": "a long passphrase"}\'',
+        f"[bold]Next[/bold]: open [link={url}]{url}[/link] in a browser",
+        "  and sign up (the first account becomes the administrator) or sign in.",
+        f"  From a terminal afterwards: mcphost login --url {url}",
     ]
     console = Console(stderr=True)
     if not console.is_terminal:  # logs and pipes: keep each line whole rather than wrapped at 80 columns

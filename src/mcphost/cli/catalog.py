@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="The catalog of deployable MCP servers.", no_args_is_help=True)
 
-NameArg = Annotated[str, typer.Argument(help="The entry's server.json name.", show_default=False)]
+NameArg = Annotated[
+    str, typer.Argument(help="The entry's server.json name, or its short name (time) or title.", show_default=False)
+]
 LimitOption = Annotated[int, typer.Option("--limit", min=1, max=500, help="At most this many entries.")]
 
 
@@ -45,6 +47,26 @@ def _search(query: str | None, url: str | None, limit: int, as_json: bool) -> No
     console().print(table)
 
 
+def find_entry(ref: str, version: str | None, url: str | None) -> dict[str, Any]:
+    """The catalog entry named ``ref`` (its full name, or its short name or title); when there is none, one line
+    that says how to search the catalog."""
+    from mcphost.client import ApiError, resources
+
+    async def fetch(client: MCPHostClient) -> dict[str, Any]:
+        try:
+            return await resources.find_catalog_entry(client, ref, version)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            # In the command line's words: the API's message names its HTTP route.
+            which = f"{ref!r} in version {version}" if version else repr(ref)
+            words = ref.rsplit("/", 1)[-1]
+            hint = f"search the catalog with `mcphost catalog search {words}`"
+            raise ApiError(404, exc.code, f"No catalog entry is called {which}; {hint}.") from None
+
+    return run_api(fetch, url)
+
+
 @app.command("list")
 def list_entries(url: UrlOption = None, limit: LimitOption = 100, as_json: JsonOption = False) -> None:
     """Every catalog entry (the newest version of each)."""
@@ -70,12 +92,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One catalog entry: what it installs and the inputs a deployment takes."""
-    from mcphost.client import resources
-
-    async def fetch(client: MCPHostClient) -> dict[str, Any]:
-        return await resources.get_catalog_entry(client, name, version)
-
-    entry = run_api(fetch, url)
+    entry = find_entry(name, version, url)
     if as_json:
         print_json(entry)
         return

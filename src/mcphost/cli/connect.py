@@ -2,17 +2,15 @@
 which only start stdio servers (Claude Desktop, many others) can use servers hosted on MCP Host.
 
 The endpoint takes an access key of the server, not a login session: the key is ``--key``, else ``$MCPHOST_KEY``,
-else one created once through the API and kept in ``keys.json`` next to the credentials file (mode 0600). Standard
+else one created once through the API and kept in ``keys.json`` next to the credentials file (``kept_keys``). Standard
 output carries MCP messages only; everything else goes to standard error.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -84,61 +82,28 @@ def _log(message: str) -> None:
     print(f"mcphost connect: {message}", file=sys.stderr, flush=True)
 
 
-# -- the kept keys -----------------------------------------------------------------------------------------
-
-
-def keys_path() -> Path:
-    from mcphost.cli import credentials
-
-    return credentials.config_dir() / "keys.json"
-
-
-def _load_keys() -> dict[str, Any]:
-    try:
-        data = json.loads(keys_path().read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _save_keys(data: dict[str, Any]) -> None:
-    path = keys_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
-    staging = path.with_suffix(".tmp")
-    staging.unlink(missing_ok=True)
-    descriptor = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        json.dump(data, file, indent=2)
-    os.replace(staging, path)
+# -- the kept key ------------------------------------------------------------------------------------------
 
 
 def _kept_key(base_url: str, server: str, url: str | None) -> tuple[str, str]:
     """The slug of ``server`` and the key kept for it, creating (and keeping) one through the API the first time."""
-    kept = _load_keys()
-    for slug, entry in dict(kept.get(base_url) or {}).items():
-        if isinstance(entry, dict) and server in (slug, entry.get("server_id")) and entry.get("key"):
-            return slug, str(entry["key"])
+    from mcphost.cli import credentials, kept_keys
+
+    kept = kept_keys.find(base_url, server)
+    if kept is not None:
+        return kept.slug, kept.key
 
     async def create(api: MCPHostClient) -> tuple[dict[str, Any], dict[str, Any]]:
         found = await api.resolve_server(server)
-        created = dict(await api.request("POST", f"/api/servers/{found['id']}/keys", json={"name": KEY_NAME}))
+        created = await api.create_key(found["id"], KEY_NAME)
         return found, created
-
-    from mcphost.cli import credentials
 
     if credentials.current(url)[1] is None:
         fail(f"no access key for {server}: pass --key, set {KEY_ENV}, or run `mcphost login` to have one created")
     found, created = run_api(create, url)
     slug = str(found["slug"])
-    kept = _load_keys()
-    kept.setdefault(base_url, {})[slug] = {
-        "key": created["key"],
-        "key_id": created.get("id"),
-        "server_id": found["id"],
-    }
-    _save_keys(kept)
-    _log(f"created the access key {KEY_NAME!r} for {slug}; kept in {keys_path()}")
+    where = kept_keys.keep(base_url, slug, str(found["id"]), str(created["key"]), created.get("id"))
+    _log(f"created the access key {KEY_NAME!r} for {slug}; kept in {where}")
     return slug, str(created["key"])
 
 

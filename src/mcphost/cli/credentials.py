@@ -87,6 +87,15 @@ def chosen_url(option: str | None = None) -> str:
     return stored.url if stored else DEFAULT_URL
 
 
+def url_origin(option: str | None = None) -> str:
+    """Where ``chosen_url(option)`` comes from, in words (for messages about that address)."""
+    if option:
+        return "from --url"
+    if os.environ.get(URL_ENV):
+        return f"from ${URL_ENV}"
+    return "the instance of the last login" if load() else "the default address"
+
+
 def current(url_option: str | None = None) -> tuple[str, str | None]:
     """The URL and token commands use: $MCPHOST_TOKEN, else the stored token if it was issued for that URL."""
     url = chosen_url(url_option)

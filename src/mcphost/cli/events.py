@@ -44,6 +44,7 @@ def watch(url: UrlOption = None, as_json: JsonOption = False) -> None:
     import asyncio
     import json
     import sys
+    from contextlib import aclosing
 
     from mcphost.cli.output import console
     from mcphost.client import resources
@@ -60,9 +61,10 @@ def watch(url: UrlOption = None, as_json: JsonOption = False) -> None:
     async def follow(client: MCPHostClient) -> None:
         last_id: str | None = None
         while True:
-            async for event in resources.stream_events(client, last_event_id=last_id):
-                last_id = event.get("id") or last_id
-                show(event)
+            async with aclosing(resources.stream_events(client, last_event_id=last_id)) as events:
+                async for event in events:
+                    last_id = event.get("id") or last_id
+                    show(event)
             await asyncio.sleep(RECONNECT_DELAY)
 
     if out is not None and sys.stderr.isatty():

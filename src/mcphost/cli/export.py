@@ -1,6 +1,11 @@
 """``mcphost config export``: the configuration an MCP client needs to reach a hosted server, printed or merged
 into the client's own configuration file.
 
+Without ``--key`` the configuration carries the access key this command made for that instance, server and client
+the last time, kept by the command line (``kept_keys``: an instance shows a key only once and stores its hash),
+after checking that the key is still active; otherwise a new key is made, kept, and stderr says so (with the other
+keys ``config export`` made for the server, to revoke those no longer in use).
+
 Merging never loses anything: only the entry named after the server's slug is added or replaced (and, for VS Code,
 the ``inputs`` with the same id); a file that is not valid JSON is refused and left as it is; an existing file is
 copied to a timestamped backup first and replaced at once (temporary file and rename), keeping its mode.
@@ -14,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -51,34 +57,34 @@ def export(
     ] = None,
     key: Annotated[
         str | None,
-        typer.Option("--key", help="An access key of the server (default: a new key is created).", show_default=False),
+        typer.Option(
+            "--key",
+            help="An access key of the server (default: the one kept for this client, else a new one, kept).",
+            show_default=False,
+        ),
     ] = None,
     url: UrlOption = None,
 ) -> None:
     """Print the configuration of an MCP client for a server, or merge it into the client's file (--write)."""
-    target = (path or default_path(client)) if write and client is not ClientName.claude_code else None
+    from mcphost.cli import credentials
 
-    async def fetch(api: MCPHostClient) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    target = (path or default_path(client)) if write and client is not ClientName.claude_code else None
+    base_url = credentials.chosen_url(url)
+
+    async def fetch(api: MCPHostClient) -> tuple[dict[str, Any], dict[str, Any], Access]:
         found = await api.resolve_server(server)
         config = dict(await api.request("GET", f"/api/servers/{found['id']}/client-config"))
-        created = None
-        if key is None:
-            created = dict(await api.request("POST", f"/api/servers/{found['id']}/keys", json={"name": KEY_NAME}))
-        return found, config, created
+        access = Access(key) if key is not None else await _access_key(api, base_url, found, client)
+        return found, config, access
 
-    found, config, created = run_api(fetch, url)
-    access_key = key if key is not None else str(created["key"] if created else "")
+    found, config, access = run_api(fetch, url)
     snippet = config["clients"][client.value.replace("-", "_")]
-    content = fill_key(snippet["content"], access_key)
-    if created is not None:
-        typer.echo(
-            f"Created the access key {KEY_NAME!r} ({created.get('prefix') or created.get('id')}) for {found['slug']}; "
-            "it is shown only in this configuration. Revoke it with `mcphost servers keys revoke`.",
-            err=True,
-        )
-    if client is ClientName.vscode and created is not None:
+    content = fill_key(snippet["content"], access.key)
+    if key is None:
+        _say_where_the_key_came_from(found["slug"], client, access)
+    if client is ClientName.vscode and key is None:
         # The file (often committed with the workspace) keeps a prompt; VS Code asks for the key once and stores it.
-        typer.echo(f"VS Code asks for the access key on first use: {access_key}", err=True)
+        typer.echo(f"VS Code asks for the access key on first use: {access.key}", err=True)
 
     if client is ClientName.claude_code:
         typer.echo(content)
@@ -92,6 +98,81 @@ def export(
         return
     backup = merge_into(target, content, SERVERS_KEY[client])
     typer.echo(f"Added {found['slug']} to {target}" + (f" (backup: {backup})" if backup else " (new file)"))
+
+
+@dataclass(frozen=True)
+class Access:
+    """The access key a configuration carries, and how it was come by."""
+
+    key: str
+    #: The key made by this run (the API's answer), or None when a given or kept key is used.
+    made: dict[str, Any] | None = None
+    #: The kept key, as the key list shows it, when it is used again.
+    reused: dict[str, Any] | None = None
+    #: Where the key is kept for the next run (None: given with --key, or it could not be kept).
+    kept_in: Path | None = None
+    #: The kept key (its id) that no longer works (revoked, or gone), replaced by ``made``.
+    replaced: str | None = None
+    #: Other keys of the server made by ``config export`` and still active: candidates to revoke.
+    others: list[dict[str, Any]] = field(default_factory=list)
+    problem: str | None = None
+
+
+def key_name(client: ClientName) -> str:
+    """The name of the key made for ``client``, so that the key list tells what each key is for."""
+    return f"{KEY_NAME} ({client.value})"
+
+
+async def _access_key(api: MCPHostClient, base_url: str, found: dict[str, Any], client: ClientName) -> Access:
+    """The key kept for this instance, server and client when it still works; else a new key, kept."""
+    from mcphost.cli import kept_keys
+
+    server_id = str(found["id"])
+    kept = kept_keys.find(base_url, server_id, client.value)
+    listed = await api.list_keys(server_id)
+    active = {str(item["id"]): item for item in listed if not item.get("revoked_at")}
+    if kept is not None and kept.server_id == server_id and kept.key_id in active:
+        return Access(kept.key, reused=active[kept.key_id], kept_in=kept_keys.path())
+    made = await api.create_key(server_id, key_name(client))
+    in_use_here = kept_keys.kept_ids(base_url, server_id)  # other clients' kept keys are not leftovers
+    others = [
+        item for item in active.values() if str(item["name"]).startswith(KEY_NAME) and item["id"] not in in_use_here
+    ]
+    replaced = f"id {kept.key_id}" if kept is not None else None
+    try:
+        kept_in: Path | None = kept_keys.keep(
+            base_url, str(found["slug"]), server_id, str(made["key"]), made.get("id"), client.value
+        )
+        problem = None
+    except OSError as exc:
+        kept_in, problem = None, f"it could not be kept ({exc}), so the next export makes another"
+    return Access(str(made["key"]), made=made, kept_in=kept_in, replaced=replaced, others=others, problem=problem)
+
+
+def _say_where_the_key_came_from(slug: str, client: ClientName, access: Access) -> None:
+    """On stderr: whether the key was reused or made (and where it is kept), and which older keys to revoke."""
+
+    def say(message: str) -> None:
+        typer.echo(message, err=True)
+
+    made = access.made
+    if made is None:
+        reused = access.reused or {}
+        say(
+            f"Using the access key {reused.get('name')!r} ({reused.get('prefix')}…) kept for {client.value} in "
+            f"{access.kept_in}; no new key was made."
+        )
+        return
+    if access.replaced:
+        say(f"The key kept for {client.value} ({access.replaced}) no longer works (revoked or removed).")
+    kept = f"kept in {access.kept_in} (readable only by you) for the next export" if access.kept_in else access.problem
+    say(f"Created the access key {made.get('name')!r} ({made.get('prefix')}…, id {made.get('id')}) for {slug}; {kept}.")
+    if access.others:
+        listed = ", ".join(f"{item['name']!r} ({item['prefix']}…, id {item['id']})" for item in access.others)
+        say(
+            f"{slug} has {len(access.others)} other active key(s) made by `config export`: {listed}. "
+            f"Revoke those no longer in use with `mcphost servers keys revoke {slug} ID`."
+        )
 
 
 def default_path(client: ClientName) -> Path:

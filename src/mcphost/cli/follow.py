@@ -7,7 +7,8 @@ what a script wants (the endpoint, the key, the log lines).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -46,9 +47,18 @@ async def wait_for(
     """Follow the server's status until it is ``target`` (returns the last status event) or ``error``
     (raises WaitFailed with its reason), for at most ``within`` seconds.
 
-    ``changes`` is a status stream opened before the change was asked for, so none of its steps is missed;
-    ``must_change`` ignores ``target`` until a transitional status was seen (a restart starts from running)."""
-    stream = changes if changes is not None else client.follow_status(server["id"])
+    ``changes`` is a status stream opened before the change was asked for, so none of its steps is missed
+    (its opener closes it: see ``opened``); ``must_change`` ignores ``target`` until a transitional status was
+    seen (a restart starts from running)."""
+    if changes is None:
+        async with aclosing(client.follow_status(server["id"])) as stream:
+            return await _settle(stream, server, target, within=within, must_change=must_change)
+    return await _settle(changes, server, target, within=within, must_change=must_change)
+
+
+async def _settle(
+    stream: AsyncIterator[dict[str, Any]], server: dict[str, Any], target: str, *, within: float, must_change: bool
+) -> dict[str, Any]:
     slug = server["slug"]
     out = console(stderr=True)
     last: dict[str, Any] = {"status": server.get("status", "pending"), "reason": server.get("status_reason")}
@@ -73,40 +83,49 @@ async def wait_for(
     raise WaitFailed(f"{slug}: the status stream ended")
 
 
-async def opened(stream: AsyncIterator[dict[str, Any]]) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
-    """Open a status stream: its first event (the status now) and the stream with that event put back."""
-    first = await anext(stream)
+@asynccontextmanager
+async def opened(
+    stream: AsyncGenerator[dict[str, Any], None],
+) -> AsyncIterator[tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]]:
+    """Open a status stream for a block: its first event (the status now) and the stream with that event put
+    back. The stream is closed when the block ends, however it ends (see MCPHostClient's live streams)."""
+    async with aclosing(stream):
+        first = await anext(stream)
 
-    async def again() -> AsyncIterator[dict[str, Any]]:
-        yield first
-        async for event in stream:
-            yield event
+        async def again() -> AsyncGenerator[dict[str, Any], None]:
+            yield first
+            async for event in stream:
+                yield event
 
-    return first, again()
+        async with aclosing(again()) as changes:
+            yield first, changes
 
 
 async def print_logs(client: MCPHostClient, server_id: str, tail: int, as_json: bool) -> None:
     """Print the newest ``tail`` lines, then each new line, until interrupted."""
     import json
 
-    async for line in client.follow_logs(server_id, tail):
-        if as_json:
-            typer.echo(json.dumps(line, ensure_ascii=False))
-        else:
-            typer.echo(format_log_line(line))
+    async with aclosing(client.follow_logs(server_id, tail)) as lines:
+        async for line in lines:
+            if as_json:
+                typer.echo(json.dumps(line, ensure_ascii=False))
+            else:
+                typer.echo(format_log_line(line))
 
 
 async def print_usage(client: MCPHostClient, server_id: str, as_json: bool) -> None:
     """Print each usage event of the server as it happens, until interrupted."""
     import json
 
-    async for event in client.follow_usage(server_id):
-        if as_json:
-            typer.echo(json.dumps(event, ensure_ascii=False))
-        else:
-            data = event.get("data") or {}
-            details = " ".join(f"{key}={value}" for key, value in (data.get("data") or {}).items())
-            typer.echo(f"{short_time(event.get('ts') or '')} {data.get('usage', event.get('kind', '?')):<8} {details}")
+    async with aclosing(client.follow_usage(server_id)) as events:
+        async for event in events:
+            if as_json:
+                typer.echo(json.dumps(event, ensure_ascii=False))
+            else:
+                data = event.get("data") or {}
+                details = " ".join(f"{key}={value}" for key, value in (data.get("data") or {}).items())
+                usage = data.get("usage", event.get("kind", "?"))
+                typer.echo(f"{short_time(event.get('ts') or '')} {usage:<8} {details}")
 
 
 def format_log_line(line: dict[str, Any]) -> str:

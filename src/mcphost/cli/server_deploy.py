@@ -30,7 +30,11 @@ SecretOption = Annotated[
 
 def deploy(
     catalog_name: Annotated[
-        str, typer.Argument(help="The catalog entry, e.g. io.github.modelcontextprotocol/time.", show_default=False)
+        str,
+        typer.Argument(
+            help="The catalog entry: its name (io.github.modelcontextprotocol/time) or short name (time).",
+            show_default=False,
+        ),
     ],
     name: Annotated[
         str | None, typer.Option("--name", help="The server's name (default: the entry's).", show_default=False)
@@ -49,10 +53,9 @@ def deploy(
     env = _pairs(set_, "--set")
     secret_env = _pairs(secret, "--secret")
 
-    async def fetch(client: MCPHostClient) -> dict[str, Any]:
-        return await client.get_catalog_entry(catalog_name, version)
+    from mcphost.cli.catalog import find_entry
 
-    entry = run_api(fetch, url)
+    entry = find_entry(catalog_name, version, url)
     inputs = {item["name"]: item for item in entry.get("inputs") or []}
     for key in list(env):  # a secret given with --set is still a secret
         if inputs.get(key, {}).get("secret"):
@@ -88,6 +91,14 @@ def create(
             "--command", "-c", help='A program and its arguments: "prog args…" (no shell).', show_default=False
         ),
     ] = None,
+    arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arg",
+            "-a",
+            help="An argument for the program, after those of --command; repeat, in order (e.g. --arg=--verbose).",
+        ),
+    ] = None,
     env: Annotated[
         list[str] | None, typer.Option("--env", "-e", help="An environment variable as KEY=VALUE; repeat.")
     ] = None,
@@ -104,6 +115,11 @@ def create(
     if (package is None) == (command is None):
         raise typer.BadParameter("give either --package or --command", param_hint="--package/--command")
     source = _package_source(package) if package is not None else _command_source(command or "")
+    if arg:
+        if source["type"] == "package":
+            source["args"] = list(arg)
+        else:
+            source["command"] = [*source["command"], *arg]
     fields: dict[str, Any] = {}
     if env:
         fields["env"] = _pairs(env, "--env")

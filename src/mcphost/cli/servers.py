@@ -116,15 +116,15 @@ def _act(
         if not wait:
             return await client.server_action(found["id"], action)
         # The stream is open before the action, so no change it causes is missed.
-        now, changes = await opened(client.follow_status(found["id"]))
-        changed = await client.server_action(found["id"], action)
-        _requested(changed, action)
-        target = "stopped" if action == "stop" else "running"
-        must_change = action in ("restart", "redeploy") or now["status"] != target
-        try:
-            await wait_for(client, changed, target, within=timeout, changes=changes, must_change=must_change)
-        except WaitFailed as exc:
-            changed["wait_error"] = exc.message
+        async with opened(client.follow_status(found["id"])) as (now, changes):
+            changed = await client.server_action(found["id"], action)
+            _requested(changed, action)
+            target = "stopped" if action == "stop" else "running"
+            must_change = action in ("restart", "redeploy") or now["status"] != target
+            try:
+                await wait_for(client, changed, target, within=timeout, changes=changes, must_change=must_change)
+            except WaitFailed as exc:
+                changed["wait_error"] = exc.message
         return changed
 
     changed = run_api(act, url)

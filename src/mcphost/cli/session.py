@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mcphost.cli.output import JsonOption, UrlOption, print_json, run_api
+from mcphost.cli.output import JsonOption, UrlOption, fail, print_json, run_api
 
 if TYPE_CHECKING:
     from mcphost.client import MCPHostClient
@@ -28,6 +28,7 @@ def login(
     base_url = credentials.chosen_url(url)
     if token is not None and (email is not None or password is not None):
         raise typer.BadParameter("use either --token or --email/--password", param_hint="--token")
+    _check_instance(base_url, credentials.url_origin(url))  # before asking for a password it could not use
     if token is None:
         email = email or typer.prompt("Email")
         password = password or typer.prompt("Password", hide_input=True)
@@ -46,6 +47,25 @@ def login(
     kind: credentials.TokenKind = "token" if token is not None else "session"
     path = credentials.save(credentials.Credentials(base_url, issued, kind, me.get("email")))
     typer.echo(f"Logged in to {base_url} as {me.get('email')} ({me.get('role')}); credentials in {path}")
+
+
+def _check_instance(base_url: str, origin: str) -> None:
+    """Fail in one line, saying how to give the right address, when no MCP Host answers at ``base_url``."""
+    import asyncio
+
+    from mcphost.client import ApiError, MCPHostClient, Unreachable
+
+    async def probe() -> None:
+        async with MCPHostClient(base_url) as client:
+            await client.probe()
+
+    hint = "give its address with `mcphost login --url URL` (or set MCPHOST_URL)"
+    try:
+        asyncio.run(probe())
+    except Unreachable as exc:
+        fail(f"cannot reach {base_url} ({origin}): {exc.reason}. Is MCP Host running there? If not there, {hint}")
+    except ApiError as exc:
+        fail(f"{exc.message}; {hint}")
 
 
 def logout() -> None:

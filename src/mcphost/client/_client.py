@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -82,6 +83,18 @@ class MCPHostClient:
             return response.json()
         except ValueError:
             raise ApiError(response.status_code, "invalid_response", "the answer is not JSON") from None
+
+    async def probe(self) -> dict[str, Any]:
+        """The instance's ``/healthz`` answer (``{"status", "version"}``): it is there and it is MCP Host.
+
+        Raises Unreachable when nothing answers, ApiError (code ``not_mcphost``) when something else does."""
+        try:
+            answer = await self.request("GET", "/healthz")
+        except ApiError as exc:
+            raise ApiError(exc.status, "not_mcphost", _not_mcphost(self.base_url, f"HTTP {exc.status}")) from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("version"), str):
+            raise ApiError(200, "not_mcphost", _not_mcphost(self.base_url, "an answer that is not MCP Host's"))
+        return answer
 
     # -- accounts ----------------------------------------------------------------------------------------
 
@@ -222,42 +235,50 @@ class MCPHostClient:
         return dict(await self.request("GET", f"/api/servers/{server_id}/metrics", params=params))
 
     # -- live streams (Server-Sent Events) ---------------------------------------------------------------
+    # Each stream is an async generator holding an HTTP response open. A caller that stops reading early must
+    # close it (``async with contextlib.aclosing(stream)``) before the client closes: left to the event loop's
+    # shutdown, the generators nested here are closed concurrently, and the inner one is "already running"
+    # when its turn comes (Python prints that error after an otherwise successful command).
 
-    async def follow_status(self, server_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def follow_status(self, server_id: str) -> AsyncGenerator[dict[str, Any], None]:
         """The server's status now, then each change: ``{"status", "reason", "id", "slug", "name"}``.
 
         Endless: when the stream ends (the instance restarts, the client lagged), it is opened again, which
         first repeats the current status."""
         while True:
-            async for event in self.sse(f"/api/servers/{server_id}/status/stream"):
-                if event.event == "server.status":
-                    yield dict(_json_data(event)["data"])
+            async with aclosing(self.sse(f"/api/servers/{server_id}/status/stream")) as events:
+                async for event in events:
+                    if event.event == "server.status":
+                        yield dict(_json_data(event)["data"])
             await asyncio.sleep(0.5)
 
-    async def follow_usage(self, server_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def follow_usage(self, server_id: str) -> AsyncGenerator[dict[str, Any], None]:
         """Each usage event of the server (start, stop, crash, restart…) as it happens (endless; resumes after a
         drop)."""
         last_id: str | None = None
         while True:
-            async for event in self.sse(f"/api/servers/{server_id}/metrics/stream", last_event_id=last_id):
-                if event.event == "server.usage":
-                    last_id = event.id or last_id
-                    yield dict(_json_data(event))
+            stream = self.sse(f"/api/servers/{server_id}/metrics/stream", last_event_id=last_id)
+            async with aclosing(stream) as events:
+                async for event in events:
+                    if event.event == "server.usage":
+                        last_id = event.id or last_id
+                        yield dict(_json_data(event))
             await asyncio.sleep(0.5)
 
-    async def follow_logs(self, server_id: str, tail: int = 100) -> AsyncIterator[dict[str, Any]]:
+    async def follow_logs(self, server_id: str, tail: int = 100) -> AsyncGenerator[dict[str, Any], None]:
         """The newest ``tail`` log lines, then each new one as it is written (endless; resumes after a drop)."""
         last_id: str | None = None
         while True:
-            async for event in self.sse(f"/api/servers/{server_id}/logs/stream", {"tail": tail}, last_id):
-                if event.event == "log":
-                    last_id = event.id or last_id
-                    yield dict(_json_data(event))
+            async with aclosing(self.sse(f"/api/servers/{server_id}/logs/stream", {"tail": tail}, last_id)) as events:
+                async for event in events:
+                    if event.event == "log":
+                        last_id = event.id or last_id
+                        yield dict(_json_data(event))
             await asyncio.sleep(0.5)
 
     async def sse(
         self, path: str, params: dict[str, Any] | None = None, last_event_id: str | None = None
-    ) -> AsyncIterator[SseEvent]:
+    ) -> AsyncGenerator[SseEvent, None]:
         """The events of one Server-Sent Events stream, until the server ends it. Raises ApiError or Unreachable."""
         headers = {"Accept": "text/event-stream"}
         if self.token:
@@ -330,6 +351,10 @@ def _json_data(event: SseEvent) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ApiError(200, "invalid_response", f"a {event.event} event is not a JSON object")
     return value
+
+
+def _not_mcphost(base_url: str, what: str) -> str:
+    return f"{base_url} is not an MCP Host instance (GET /healthz got {what})"
 
 
 def _reason(exc: httpx.TransportError) -> str:

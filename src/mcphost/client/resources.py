@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -28,6 +29,7 @@ __all__ = [
     "cancel_job",
     "create_org",
     "create_token",
+    "find_catalog_entry",
     "get_catalog_entry",
     "get_job",
     "import_catalog_entry",
@@ -69,6 +71,28 @@ async def get_catalog_entry(client: MCPHostClient, name: str, version: str | Non
     """One entry by its server.json name (e.g. ``io.github.modelcontextprotocol/time``)."""
     path = f"/api/catalog/{quote(name, safe='/')}"
     return dict(await client.request("GET", path, params={"version": version}))
+
+
+async def find_catalog_entry(client: MCPHostClient, ref: str, version: str | None = None) -> dict[str, Any]:
+    """One entry by its server.json name, or by its short name (the part after the last ``/``, e.g. ``memory``)
+    or title when exactly one entry has it. ApiError 404 when none has, 409 when several have."""
+    try:
+        return await get_catalog_entry(client, ref, version)
+    except ApiError as exc:
+        if exc.status != 404 or "/" in ref:  # a full name that is not there (or not in that version)
+            raise
+    wanted = ref.strip().lower()
+    matches = [
+        entry
+        for entry in await search_catalog(client, ref, limit=500)
+        if wanted in (str(entry["name"]).rsplit("/", 1)[-1].lower(), str(entry.get("title") or "").lower())
+    ]
+    if len(matches) == 1:
+        return await get_catalog_entry(client, matches[0]["name"], version)
+    if len(matches) > 1:
+        names = ", ".join(sorted(entry["name"] for entry in matches))
+        raise ApiError(409, "ambiguous", f"Several catalog entries are called {ref!r} ({names}); give the full name.")
+    raise ApiError(404, "not_found", f"No catalog entry is called {ref!r}.")
 
 
 async def import_catalog_entry(client: MCPHostClient, document: dict[str, Any]) -> dict[str, Any]:
@@ -229,15 +253,18 @@ async def cancel_job(client: MCPHostClient, job_id: str) -> dict[str, Any]:
 # -- events --------------------------------------------------------------------------------------------
 
 
-async def stream_events(client: MCPHostClient, *, last_event_id: str | None = None) -> AsyncIterator[dict[str, Any]]:
+async def stream_events(
+    client: MCPHostClient, *, last_event_id: str | None = None
+) -> AsyncGenerator[dict[str, Any], None]:
     """The live events the caller may see, as ``{"id", "kind", "data", "user_id", "org_id", "ts"}``, until the
     server ends the stream. Keep-alive comments and the stream's opening ``ready`` message are skipped."""
-    async for message in client.sse("/api/events/stream", last_event_id=last_event_id):
-        if message.event == "ready" or not message.data:
-            continue
-        try:
-            event = json.loads(message.data)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            yield event
+    async with aclosing(client.sse("/api/events/stream", last_event_id=last_event_id)) as messages:
+        async for message in messages:
+            if message.event == "ready" or not message.data:
+                continue
+            try:
+                event = json.loads(message.data)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                yield event

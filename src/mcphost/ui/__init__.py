@@ -25,7 +25,7 @@ from mcphost.ui.routes import (
     server_observe,
     server_settings,
 )
-from mcphost.ui.routing import error_page, optional_principal
+from mcphost.ui.routing import NOT_FOUND_MESSAGE, error_page, optional_principal
 
 CONSOLE_ROUTERS = (
     public.router,
@@ -58,7 +58,7 @@ def install_console(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code in (404, 405) and wants_console_page(request):
             await _load_principal(request)
-            message = "Check the address, or go back to your servers." if exc.status_code == 404 else "Not allowed."
+            message = NOT_FOUND_MESSAGE if exc.status_code == 404 else "Not allowed."
             return error_page(request, exc.status_code, message)
         return await api_http_error(request, exc)
 

@@ -16,8 +16,15 @@ from datetime import datetime, timedelta
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 560, 200
-LEFT, RIGHT, TOP, BOTTOM = 46, 10, 10, 24
+RIGHT, TOP, BOTTOM = 10, 10, 24
 GRID_LINES = 4
+#: The value labels' font size (console.css ``.chart .label``), in the SVG's units, and the widest glyph of the
+#: labels (digits, ".", "/", "m", "s") as a share of it: the plot starts where the longest label ends, so none is
+#: cut off at the left edge.
+LABEL_FONT = 11
+GLYPH_WIDTH = 0.66
+LABEL_GAP = 6
+MIN_LEFT = 24
 
 
 @dataclass(frozen=True)
@@ -53,24 +60,35 @@ def time_label(moment: datetime, step: timedelta) -> str:
     return moment.strftime("%a %H:%M" if step >= timedelta(hours=1) else "%H:%M")
 
 
-def _frame(times: Sequence[datetime], step: timedelta, top: float, unit: str) -> list[str]:
+def value_labels(top: float, unit: str) -> list[str]:
+    """The labels of the grid lines, from 0 up to ``top`` (which carries the unit)."""
+    return [number(top * i / GRID_LINES) + (unit if i == GRID_LINES else "") for i in range(GRID_LINES + 1)]
+
+
+def left_margin(labels: Sequence[str]) -> int:
+    """Where the plot starts: right of the longest value label, with a gap."""
+    longest = max((len(label) for label in labels), default=0)
+    return max(MIN_LEFT, math.ceil(longest * LABEL_FONT * GLYPH_WIDTH) + LABEL_GAP + 2)
+
+
+def _frame(times: Sequence[datetime], step: timedelta, top: float, unit: str, left: int) -> list[str]:
     """Axes, grid lines with value labels, and time labels at the start, middle and end."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = WIDTH - left - RIGHT, HEIGHT - TOP - BOTTOM
     parts: list[str] = []
-    for i in range(GRID_LINES + 1):
+    for i, label in enumerate(value_labels(top, unit)):
         y = TOP + plot_h - plot_h * i / GRID_LINES
         if i:
-            parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
-        text = escape(number(top * i / GRID_LINES) + (unit if i == GRID_LINES else ""))
-        parts.append(f'<text class="label" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{text}</text>')
-    parts.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>')
-    parts.append(f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>')
+            parts.append(f'<line class="grid" x1="{left}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        text = escape(label)
+        parts.append(f'<text class="label" x="{left - LABEL_GAP}" y="{y + 4:.1f}" text-anchor="end">{text}</text>')
+    parts.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{TOP}" y2="{TOP + plot_h}"/>')
+    parts.append(f'<line class="axis" x1="{left}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>')
     if times:
         picks = sorted({0, len(times) // 2, len(times) - 1})
         for index in picks:
-            x = LEFT + plot_w * (index + 0.5) / len(times)
+            x = left + plot_w * (index + 0.5) / len(times)
             anchor = "start" if index == 0 else "end" if index == len(times) - 1 else "middle"
-            x = LEFT if anchor == "start" else WIDTH - RIGHT if anchor == "end" else x
+            x = left if anchor == "start" else WIDTH - RIGHT if anchor == "end" else x
             label = escape(time_label(times[index], step))
             parts.append(f'<text class="label" x="{x:.1f}" y="{HEIGHT - 6}" text-anchor="{anchor}">{label}</text>')
     return parts
@@ -93,8 +111,9 @@ def line_chart(
 ) -> Markup:
     """One line per series; a missing value (None) breaks its line, a lone value is a dot."""
     top = _top(series)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    parts = _frame(times, step, top, unit)
+    left = left_margin(value_labels(top, unit))
+    plot_w, plot_h = WIDTH - left - RIGHT, HEIGHT - TOP - BOTTOM
+    parts = _frame(times, step, top, unit, left)
     count = max(len(times), 1)
     for line in series:
         path: list[str] = []
@@ -104,7 +123,7 @@ def line_chart(
             if value is None:
                 previous = None
                 continue
-            x = LEFT + plot_w * (index + 0.5) / count
+            x = left + plot_w * (index + 0.5) / count
             y = TOP + plot_h - plot_h * min(value / top, 1.0)
             path.append(f"{'L' if previous is not None else 'M'}{x:.1f} {y:.1f}")
             following = line.values[index + 1] if index + 1 < len(line.values) else None
@@ -122,8 +141,9 @@ def bar_chart(
 ) -> Markup:
     """Grouped bars: each time slot holds one bar per series (zero draws nothing)."""
     top = _top(series)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    parts = _frame(times, step, top, unit)
+    left = left_margin(value_labels(top, unit))
+    plot_w, plot_h = WIDTH - left - RIGHT, HEIGHT - TOP - BOTTOM
+    parts = _frame(times, step, top, unit, left)
     slot = plot_w / max(len(times), 1)
     width = max(slot * 0.8 / max(len(series), 1), 1.0)
     for position, bars in enumerate(series):
@@ -131,7 +151,7 @@ def bar_chart(
             if not value:
                 continue
             height = max(plot_h * min(value / top, 1.0), 1.0)
-            x = LEFT + slot * index + slot * 0.1 + width * position
+            x = left + slot * index + slot * 0.1 + width * position
             y = TOP + plot_h - height
             tip = escape(f"{bars.name}: {number(value)} at {time_label(times[index], step)}")
             parts.append(

@@ -2,7 +2,8 @@
 
 Console routers use ``ConsoleRoute``: an ``AppError`` (or a form that does not validate) becomes an error page,
 or for htmx requests a message swapped into the page's ``#flash`` region, with the same status code the API
-would answer. A page that needs a signed-in user sends the browser to the sign-in page and back.
+would answer; an address whose id is not an id (``/servers/does-not-exist``) is the 404 page, as for an address
+that matches no page. A page that needs a signed-in user sends the browser to the sign-in page and back.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from mcphost.ui.csrf import verify_csrf
 from mcphost.ui.templating import finish, is_htmx, render
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: What the 404 page says, for an address that matches no page and for one whose id is not an id.
+NOT_FOUND_MESSAGE = "Check the address, or go back to your servers."
 
 
 class SignInRequired(Exception):
@@ -46,11 +49,18 @@ class ConsoleRoute(APIRoute):
             except AppError as exc:
                 response = error_page(request, exc.status_code, exc.message, exc.headers)
             except RequestValidationError as exc:
-                response = error_page(request, 422, _form_problem(exc))
+                if _bad_path(exc):  # /servers/not-an-id names no page, like a path that matches no route
+                    response = error_page(request, 404, NOT_FOUND_MESSAGE)
+                else:
+                    response = error_page(request, 422, _form_problem(exc))
             finish(request, response)
             return response
 
         return console_handler
+
+
+def _bad_path(exc: RequestValidationError) -> bool:
+    return any(error.get("loc", ())[:1] == ("path",) for error in exc.errors())
 
 
 def _form_problem(exc: RequestValidationError) -> str:

@@ -6,17 +6,21 @@ htmx) and the security headers every console response carries.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
 from mcphost import __version__
 from mcphost.platform import Platform
+from mcphost.ui import server_actions
 from mcphost.ui.csrf import CSRF_FIELD, csrf_token, remember_nonce
+from mcphost.ui.event_text import describe_event
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -66,13 +70,31 @@ def short_time(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+_URL_BREAKS = re.compile(r"(?<=[/?&=])(?!/)|(?=[.\-_])")
+
+
+def breakable_url(url: str) -> Markup:
+    """``url`` with line-break opportunities (``<wbr>``) after each ``/`` (not inside ``//``), ``?``, ``&``, ``=``
+    and before each ``.``, ``-``, ``_``, so that a long address wraps between its parts, never inside a word.
+    Copying the element's text gives the address unchanged."""
+    return Markup("<wbr>").join(escape(part) for part in _URL_BREAKS.split(url))
+
+
 def _static(path: str) -> str:
     return f"/static/{path}?v={__version__}"
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals.update(static=_static, version=__version__, csrf_field=CSRF_FIELD)
-templates.env.filters.update(status_tone=status_tone, iso=iso, short_time=short_time)
+templates.env.filters.update(
+    status_tone=status_tone,
+    iso=iso,
+    short_time=short_time,
+    action_when=server_actions.when,
+    action_applies=server_actions.applies,
+    event_text=describe_event,
+    breakable_url=breakable_url,
+)
 
 
 def platform_of(request: Request) -> Platform:

@@ -1,8 +1,9 @@
 """The dashboard: the servers a user can see (their own and their organisations') as cards with live status,
 and the quick actions of every server (start, stop, restart, delete) that the cards and server pages use.
 
-Actions answer 204: the new status arrives over the page's live event stream. Delete sends the browser to
-the dashboard. The card list refreshes itself (``/dashboard/cards``) when servers are created or deleted
+Actions answer 204: the new status arrives over the page's live event stream. One that cannot apply to the
+server's status (start a running server) answers 409 with the reason (``server_actions``). Delete sends the
+browser to the dashboard. The card list refreshes itself (``/dashboard/cards``) when servers are created or deleted
 elsewhere."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mcphost.orgs.repository import OrgRepository
 from mcphost.platform import Platform
 from mcphost.servers import service
 from mcphost.servers.views import endpoint_url
+from mcphost.ui import server_actions
 from mcphost.ui.routes.deploy_forms import gpus, source_summary
 from mcphost.ui.routing import ConsoleRoute, ConsoleUser, redirect
 from mcphost.ui.templating import render
@@ -78,6 +80,7 @@ async def cards(
 
 
 async def _act(principal: Principal, session: AsyncSession, server_id: uuid.UUID, action: str) -> Response:
+    server_actions.check(await service.get_modifiable(session, principal, server_id), action)
     await service.set_desired(session, principal, server_id, action)
     return Response(status_code=204)
 

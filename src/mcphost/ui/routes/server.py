@@ -84,6 +84,14 @@ async def overview(
     return render(request, "server/overview.html", context)
 
 
+@router.get("/servers/{server_id}/history")
+async def history(request: Request, server_id: uuid.UUID, principal: ConsoleUser, session: SessionDep) -> Response:
+    """The overview's status history alone, for the page to show a new lifecycle event live."""
+    server = await service.get_visible(session, principal, server_id)
+    context = {"server": server, "history": await usage.recent(session, server.id, None, HISTORY_LIMIT)}
+    return render(request, "server/partials/history.html", context)
+
+
 def _tools(server: Server) -> list[dict[str, Any]]:
     return [tool for tool in (server.capabilities or {}).get("tools", []) if isinstance(tool, dict)]
 

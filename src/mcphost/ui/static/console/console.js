@@ -5,7 +5,8 @@
  *   - [data-copy] / [data-copy-target] copy text to the clipboard
  *   - <time data-local datetime=…> shown in the viewer's time zone
  *   - one live event stream per signed-in page (/api/events/stream): MCPHost.on(kind, handler), and every
- *     [data-status-for=<server id>] badge follows that server's status ([data-restarts-for] its restart count);
+ *     [data-status-for=<server id>] badge follows that server's status ([data-restarts-for] its restart count,
+ *     and the buttons of [data-actions-for] show only the actions that status allows: their data-when);
  *     document event "mcphost:live" whenever the stream is (re)connected
  */
 (function () {
@@ -93,6 +94,9 @@
     });
     document.querySelectorAll('[data-reason-for="' + serverId + '"]').forEach((el) => {
       el.textContent = reason || "";
+    });
+    document.querySelectorAll('[data-actions-for="' + serverId + '"] [data-when]').forEach((button) => {
+      button.hidden = !button.dataset.when.split(" ").includes(status);
     });
   }
 

@@ -3,7 +3,7 @@
  *   - the client snippet switcher (an ARIA tablist: click, arrow keys, Home/End)
  *   - [data-json-field] textareas say at once when their text is not JSON (the server checks again)
  *   - settings: add and remove environment variable rows
- *   - overview: new lifecycle events join the status history live
+ *   - overview: the status history is fetched again when a lifecycle event of the server arrives live
  */
 (function () {
   "use strict";
@@ -82,30 +82,18 @@
     if (area instanceof HTMLTextAreaElement && area.hasAttribute("data-json-field")) checkJson(area);
   });
 
-  function addHistory(event) {
+  let pending = null;
+
+  function refreshHistory(event) {
     const list = document.getElementById("status-history");
-    if (!list || !event.data || event.data.id !== list.dataset.serverId) return;
-    const empty = list.querySelector("[data-empty]");
-    if (empty) empty.remove();
-    const item = document.createElement("li");
-    item.className = "timeline-item kind-" + event.data.usage;
-    const kind = document.createElement("span");
-    kind.className = "timeline-kind";
-    kind.textContent = event.data.usage;
-    const when = document.createElement("time");
-    const moment = event.ts ? new Date(event.ts) : new Date();
-    when.dateTime = moment.toISOString();
-    when.textContent = moment.toLocaleString();
-    item.append(kind, " ", when);
-    const reason = event.data.data && event.data.data.reason;
-    if (reason) {
-      const detail = document.createElement("span");
-      detail.className = "muted small";
-      detail.textContent = " " + reason;
-      item.append(detail);
-    }
-    list.prepend(item);
+    if (!list || !window.htmx || !event.data || event.data.id !== list.dataset.serverId) return;
+    // The list comes from the server, which words each event's details; a burst of events makes one request.
+    if (pending) clearTimeout(pending);
+    pending = setTimeout(() => {
+      pending = null;
+      window.htmx.ajax("GET", "/servers/" + list.dataset.serverId + "/history", { target: "#status-history", swap: "outerHTML" });
+    }, 150);
   }
 
-  if (window.MCPHost) window.MCPHost.on("server.usage", addHistory);
+  if (window.MCPHost) window.MCPHost.on("server.usage", refreshHistory);
 })();
