@@ -28,6 +28,7 @@ __all__ = [
     "cancel_job",
     "create_org",
     "create_token",
+    "delete_org",
     "get_catalog_entry",
     "get_job",
     "import_catalog_entry",
@@ -115,6 +116,11 @@ async def resolve_org(client: MCPHostClient, ref: str) -> dict[str, Any]:
     if is_uuid(ref):
         return dict(await client.request("GET", f"/api/orgs/{ref}"))
     return pick_named(await list_orgs(client), ref, "organisation")
+
+
+async def delete_org(client: MCPHostClient, org_id: str, *, delete_servers: bool = False) -> None:
+    """Delete an organisation; one that has servers only with ``delete_servers`` (else 409 org_has_servers)."""
+    await client.request("DELETE", f"/api/orgs/{org_id}", params={"delete_servers": delete_servers or None})
 
 
 async def list_members(client: MCPHostClient, org_id: str) -> dict[str, Any]:
