@@ -12,6 +12,7 @@ from mcphost.accounts.schemas import (
     Credentials,
     LoginResponse,
     MeOut,
+    Registered,
     TokenCreate,
     TokenCreated,
     TokenOut,
@@ -44,12 +45,14 @@ Cursor = Annotated[str | None, Query(max_length=200)]
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
-    responses=error_responses(403, 409),
-    summary="Create an account (the first one becomes administrator)",
+    responses=error_responses(403),
+    summary="Create an account (the first one becomes administrator); then sign in",
 )
-async def register(body: Credentials, session: SessionDep, platform: PlatformDep) -> UserOut:
-    user = await service.register(session, platform.settings.auth, body.email, body.password)
-    return UserOut.model_validate(user)
+async def register(body: Credentials, session: SessionDep, platform: PlatformDep) -> Registered:
+    """The answer is the same whether the email was free or already had an account (which stays as it was), so
+    this endpoint does not tell who has an account. Sign in next (``POST /api/auth/login``)."""
+    await service.register(session, platform.settings.auth, body.email, body.password)
+    return Registered(email=body.email)
 
 
 @public_router.post("/auth/login", tags=["auth"], responses=error_responses(401, 403, 429), summary="Sign in")

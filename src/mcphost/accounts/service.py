@@ -25,24 +25,31 @@ from mcphost.security.passwords import password_hashing
 from mcphost.settings import AuthSettings
 
 
-async def register(session: AsyncSession, auth: AuthSettings, email: str, password: str) -> User:
-    """Create an account. The first one becomes admin; invitations waiting for the email become memberships."""
-    check_password(password, email=email, min_length=auth.min_password_length)
+async def register(session: AsyncSession, auth: AuthSettings, email: str, password: str) -> User | None:
+    """Create an account. The first one becomes admin; invitations waiting for the email become memberships.
+
+    An email that already has an account is answered like a new one (the caller says the same either way, so
+    registering does not tell who has an account): nothing changes and None is returned. The password is still
+    hashed, so both take the same time."""
+    check_password(password, email=email, min_length=auth.min_password_length, min_score=auth.min_password_score)
     await advisory_xact_lock(session, "accounts:register")
     users, orgs = UserRepository(session), OrgRepository(session)
-    if await users.by_email(email) is not None:
-        raise Conflict("An account with this email already exists; sign in instead.", code="email_taken")
-    first_user = await users.count() == 0
-    invitations = await orgs.invitations_for_email(email, now=utcnow())
+    password_hash = password_hashing(auth).hash(password)
+    existing = await users.by_email(email)
+    first_user = existing is None and await users.count() == 0
+    invitations = await orgs.invitations_for_email(email, now=utcnow()) if existing is None else []
     if not (first_user or auth.allow_signup or invitations):
+        # Also for a taken email: with sign-up off, an uninvited email gets this answer whether or not it has one.
         raise Forbidden(
             "Sign-up is turned off on this instance; ask an administrator for an invitation.",
             code="signup_disabled",
         )
+    if existing is not None:
+        return None
     user = await users.add(
         User(
             email=email,
-            password_hash=password_hashing(auth).hash(password),
+            password_hash=password_hash,
             role=UserRole.ADMIN if first_user else UserRole.USER,
             server_quota=auth.default_server_quota,
         )
@@ -66,14 +73,13 @@ async def login(
     throttle: FailureThrottle,
 ) -> tuple[str, datetime]:
     """Check the password and open a session; returns the session JWT and when it expires."""
-    throttle_key = f"{ip}|{email}"
-    throttle.check(throttle_key)
+    throttle.check(ip, email)
     user = await UserRepository(session).by_email(email)
     hashing = password_hashing(auth)
     if not hashing.verify(user.password_hash if user else None, password) or user is None:
-        throttle.record_failure(throttle_key)
+        throttle.record_failure(ip, email)
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
-    throttle.reset(throttle_key)
+    throttle.reset(ip, email)
     if not user.is_active:
         raise Forbidden("This account is disabled; ask an administrator.", code="account_disabled")
     if hashing.needs_rehash(user.password_hash):

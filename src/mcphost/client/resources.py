@@ -81,12 +81,20 @@ async def import_catalog_entry(client: MCPHostClient, document: dict[str, Any]) 
 
 
 async def create_token(
-    client: MCPHostClient, name: str, scopes: list[str], *, expires_in_days: int | None = None
+    client: MCPHostClient,
+    name: str,
+    scopes: list[str],
+    *,
+    expires_in_days: int | None = None,
+    never_expires: bool = False,
 ) -> dict[str, Any]:
-    """A new personal access token; the secret ``token`` is only in this answer."""
+    """A new personal access token; the secret ``token`` is only in this answer. Without ``expires_in_days`` it
+    lives the instance's default; ``never_expires`` asks for one without expiry (where the instance allows it)."""
     body: dict[str, Any] = {"name": name, "scopes": scopes}
     if expires_in_days is not None:
         body["expires_in_days"] = expires_in_days
+    elif never_expires:
+        body["expires_in_days"] = None
     return dict(await client.request("POST", "/api/tokens", json=body))
 
 
