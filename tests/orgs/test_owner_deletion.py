@@ -169,3 +169,56 @@ async def test_who_may_delete_and_what_goes(
         assert deleted.status_code == 204
     listed = (await client.get("/api/servers", headers=admin.headers)).json()["items"]
     assert listed == []
+
+
+async def _personal_echo_server(client: httpx.AsyncClient, owner: Account) -> dict[str, object]:
+    source = {"type": "command", "command": [sys.executable, str(ECHO)]}
+    response = await client.post("/api/servers", json={"name": "mine", "source": source}, headers=owner.headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def test_deleting_a_user_who_owns_a_running_server_is_refused_or_takes_the_server_along(
+    app: FastAPI, client: httpx.AsyncClient, admin: Account, user: Account, settings: Settings
+) -> None:
+    server = await _personal_echo_server(client, user)
+    server_id = str(server["id"])
+    await status_of(client, user, server_id, "running", timeout=60)
+    pid = _pid(app, server_id)
+
+    refused = await client.delete(f"/api/users/{user.id}", headers=admin.headers)
+    still_running = _alive(pid)
+    deleted = await client.delete(f"/api/users/{user.id}?delete_servers=true", headers=admin.headers)
+
+    error = assert_error(refused, 409, "user_has_servers")
+    assert error["details"] == {"servers": 1} and "delete_servers=true" in str(error["message"])
+    assert still_running
+    assert deleted.status_code == 204, deleted.text
+
+    async def gone() -> bool:
+        return not _alive(pid) and not (settings.home / "servers" / server_id).exists()
+
+    await eventually(gone, bool, timeout=30, what="the deleted user's server process and data gone")
+    assert (await client.get(f"/api/servers/{server_id}", headers=admin.headers)).status_code == 404
+    assert (await client.get(f"/api/users/{user.id}", headers=admin.headers)).status_code == 404
+    signed_out = await client.get("/api/me", headers=user.headers)
+    assert signed_out.status_code == 401
+
+
+async def test_who_cannot_be_deleted(client: httpx.AsyncClient, admin: Account, user: Account) -> None:
+    org_id = await _org(client, user)
+
+    yourself = await client.delete(f"/api/users/{admin.id}", headers=admin.headers)
+    sole_owner = await client.delete(f"/api/users/{user.id}", headers=admin.headers)
+    not_admin = await client.delete(f"/api/users/{admin.id}", headers=user.headers)
+
+    assert_error(yourself, 409, "cannot_delete_self")
+    error = assert_error(sole_owner, 409, "sole_owner")
+    assert "only owner of Doomed" in str(error["message"])
+    assert not_admin.status_code == 403
+    # Once the organisation has another owner, the account goes, and its organisation stays.
+    other = await sign_up(client, "other@example.com")
+    await client.post(f"/api/orgs/{org_id}/members", json={"email": other.email, "role": "owner"}, headers=user.headers)
+    assert (await client.delete(f"/api/users/{user.id}", headers=admin.headers)).status_code == 204
+    members = (await client.get(f"/api/orgs/{org_id}/members", headers=other.headers)).json()["members"]
+    assert [member["email"] for member in members] == [other.email]

@@ -129,3 +129,25 @@ async def get_user(user_id: uuid.UUID, _admin: AdminPrincipal, session: SessionD
 async def update_user(user_id: uuid.UUID, body: UserUpdate, _admin: AdminPrincipal, session: SessionDep) -> UserOut:
     user: User = await service.update_user(session, user_id, body)
     return UserOut.model_validate(user)
+
+
+@router.delete(
+    "/users/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["users"],
+    responses=error_responses(409),
+    summary="Delete an account (administrators); refused while it owns servers unless delete_servers=true",
+)
+async def delete_user(
+    user_id: uuid.UUID,
+    admin: AdminPrincipal,
+    session: SessionDep,
+    delete_servers: Annotated[
+        bool,
+        Query(
+            description="Also stop and delete the servers the account owns (each as deleting a server does). "
+            "Without it, an account that owns servers is not deleted (409 user_has_servers)."
+        ),
+    ] = False,
+) -> None:
+    await service.delete_user(session, admin, user_id, delete_servers=delete_servers)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.accounts.password_policy import check_password
 from mcphost.accounts.principal import Principal
+from mcphost.accounts.quotas import quota_lock, servers_owned
 from mcphost.accounts.repository import LoginSessionRepository, UserRepository
 from mcphost.accounts.schemas import MeOut, OrgSummary, UserOut, UserUpdate
 from mcphost.accounts.throttle import FailureThrottle
@@ -22,6 +23,7 @@ from mcphost.orgs.repository import OrgRepository
 from mcphost.security import tokens
 from mcphost.security.keys import KeyRing
 from mcphost.security.passwords import password_hashing
+from mcphost.servers.service import remove_servers_of
 from mcphost.settings import AuthSettings
 
 
@@ -137,6 +139,49 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, changes: UserUp
     await session.flush()
     queue_after_commit(session, Event("user.updated", {"id": str(user.id), "email": user.email}, user_id=user.id))
     return user
+
+
+async def delete_user(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, delete_servers: bool = False
+) -> int:
+    """An administrator deletes an account: its tokens, sessions and memberships go with it, its access keys stop
+    working. Refused for oneself, the last active administrator, the only owner of an organisation, and (409
+    ``user_has_servers``) while it owns servers unless ``delete_servers``: then each is stopped and deleted the
+    way deleting a server does it. Returns how many servers went."""
+    await advisory_xact_lock(session, "accounts:admins")
+    users = UserRepository(session)
+    user = await users.get(user_id, for_update=True)
+    if user is None:
+        raise NotFound("No user with this id.")
+    if user.id == principal.user_id:
+        raise Conflict("You cannot delete your own account; another administrator can.", code="cannot_delete_self")
+    if user.is_admin and user.is_active and await users.count_active_admins() <= 1:
+        raise Conflict("This is the last active administrator; make another user admin first.", code="last_admin")
+    sole = await OrgRepository(session).solely_owned_by(user.id)
+    if sole:
+        names = ", ".join(org.name for org in sole[:5])
+        raise Conflict(
+            f"{user.email} is the only owner of {names}; make someone else owner there, or delete "
+            f"{'it' if len(sole) == 1 else 'them'}, first.",
+            code="sole_owner",
+            details={"orgs": [str(org.id) for org in sole]},
+        )
+    await advisory_xact_lock(session, quota_lock(user.id))
+    count = await servers_owned(session, user.id)
+    if count and not delete_servers:
+        raise Conflict(
+            f"{user.email} owns {count} server{'' if count == 1 else 's'}. Delete "
+            f"{'it' if count == 1 else 'them'} first, or delete the account together with its servers (API: "
+            "DELETE /api/users/{id}?delete_servers=true; CLI: mcphost users delete USER --delete-servers).",
+            code="user_has_servers",
+            details={"servers": count},
+        )
+    removed = await remove_servers_of(session, user_id=user.id)
+    await users.delete(user)
+    queue_after_commit(
+        session, Event("user.deleted", {"id": str(user_id), "email": user.email, "servers_deleted": removed})
+    )
+    return removed
 
 
 async def list_users(

@@ -29,6 +29,7 @@ __all__ = [
     "create_org",
     "create_token",
     "delete_org",
+    "delete_user",
     "get_catalog_entry",
     "get_job",
     "import_catalog_entry",
@@ -159,6 +160,11 @@ async def remove_member(client: MCPHostClient, org_id: str, user_id: str) -> Non
 
 
 # -- users (administrators) ----------------------------------------------------------------------------
+
+
+async def delete_user(client: MCPHostClient, user_id: str, *, delete_servers: bool = False) -> None:
+    """Delete an account (administrators); one that owns servers only with ``delete_servers``."""
+    await client.request("DELETE", f"/api/users/{user_id}", params={"delete_servers": delete_servers or None})
 
 
 async def list_users(

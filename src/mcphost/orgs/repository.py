@@ -88,6 +88,22 @@ class OrgRepository:
         await self.session.delete(membership)
         await self.session.flush()
 
+    async def solely_owned_by(self, user_id: uuid.UUID) -> list[Organization]:
+        """The organisations of which this user is the only owner."""
+        owners = (
+            sa.select(Membership.org_id)
+            .where(Membership.role == OrgRole.OWNER)
+            .group_by(Membership.org_id)
+            .having(sa.func.count() == 1)
+        )
+        rows = await self.session.scalars(
+            sa.select(Organization)
+            .join(Membership, Membership.org_id == Organization.id)
+            .where(Membership.user_id == user_id, Membership.role == OrgRole.OWNER, Organization.id.in_(owners))
+            .order_by(Organization.name)
+        )
+        return list(rows.all())
+
     async def count_owners(self, org_id: uuid.UUID) -> int:
         statement = sa.select(sa.func.count()).where(Membership.org_id == org_id, Membership.role == OrgRole.OWNER)
         return int(await self.session.scalar(statement) or 0)
