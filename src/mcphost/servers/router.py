@@ -95,20 +95,22 @@ async def list_keys(server_id: uuid.UUID, principal: ReadPrincipal, session: Ses
 
 
 @router.delete(
-    "/{server_id}/keys/{key}",
+    "/{server_id}/keys/{key_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(409),
     summary="Revoke an access key, named by its id or its prefix (409 when several keys share the prefix)",
 )
 async def revoke_key(
     server_id: uuid.UUID,
-    key: Annotated[str, Path(max_length=200, description="The key's id, its prefix as listed, or the key itself.")],
+    key_id: Annotated[
+        str, Path(max_length=200, description="The key's id, its prefix as the list shows it, or the key itself.")
+    ],
     principal: WritePrincipal,
     session: SessionDep,
     platform: PlatformDep,
 ) -> None:
     server = await service.get_modifiable(session, principal, server_id)
-    await keys.revoke_key(session, platform, server, key)
+    await keys.revoke_key(session, platform, server, key_id)
 
 
 # Declared last: its path would otherwise shadow /{server_id}/keys.
