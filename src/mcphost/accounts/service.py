@@ -179,7 +179,9 @@ async def delete_user(
     removed = await remove_servers_of(session, user_id=user.id)
     await users.delete(user)
     queue_after_commit(
-        session, Event("user.deleted", {"id": str(user_id), "email": user.email, "servers_deleted": removed})
+        session,
+        # Addressed to the account, so its open event streams check their credential again and end.
+        Event("user.deleted", {"id": str(user_id), "email": user.email, "servers_deleted": removed}, user_id=user_id),
     )
     return removed
 
