@@ -15,7 +15,7 @@ from mcphost.db.session import queue_after_commit
 from mcphost.errors import Conflict, NotFound, QuotaExceeded
 from mcphost.models import Server, ServerAccessKey, User
 from mcphost.security import tokens
-from mcphost.servers.permissions import may_use, server_event
+from mcphost.servers.permissions import server_event, who_may_use
 from mcphost.servers.repository import AccessKeyRepository
 from mcphost.servers.schemas import AccessKeyOut
 
@@ -56,10 +56,8 @@ def key_out(key: ServerAccessKey, creator: User | None, *, creator_has_access: b
 async def list_keys(session: AsyncSession, server: Server) -> list[AccessKeyOut]:
     """The server's keys, newest first, each with its creator and whether the creator may still use the server."""
     rows = await AccessKeyRepository(session).list_with_creators(server.id)
-    access: dict[uuid.UUID, bool] = {}
-    for _, creator in rows:
-        if creator is not None and creator.id not in access:
-            access[creator.id] = await may_use(session, creator, server, admin=creator.is_admin)
+    creators = {creator.id: creator for _, creator in rows if creator is not None}
+    access = await who_may_use(session, list(creators.values()), server)
     return [
         key_out(key, creator, creator_has_access=creator is not None and access[creator.id]) for key, creator in rows
     ]

@@ -4,6 +4,7 @@ whole service module (which creates keys itself)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,27 @@ async def may_use(session: AsyncSession, user: User, server: Server, *, admin: b
         return server.owner_user_id == user.id
     role = await OrgRepository(session).role_of(server.org_id, user.id)
     return role is not None and role.at_least(OrgRole.MEMBER)
+
+
+async def who_may_use(session: AsyncSession, users: list[User], server: Server) -> dict[uuid.UUID, bool]:
+    """``may_use`` for several accounts at once (their own admin power), in one query at most."""
+    roles = (
+        await OrgRepository(session).roles_of(server.org_id, [user.id for user in users])
+        if server.org_id is not None
+        else {}
+    )
+
+    def allowed(user: User) -> bool:
+        if not user.is_active:
+            return False
+        if user.is_admin:
+            return True
+        if server.org_id is None:
+            return server.owner_user_id == user.id
+        role = roles.get(user.id)
+        return role is not None and role.at_least(OrgRole.MEMBER)
+
+    return {user.id: allowed(user) for user in users}
 
 
 def server_event(kind: str, server: Server, **data: Any) -> Event:
