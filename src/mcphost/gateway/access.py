@@ -137,7 +137,7 @@ class AccessResolver:
                     401,
                     "key_creator_lost_access",
                     "This access key stopped working: the account that created it can no longer use this server "
-                    "(disabled, deleted, or no longer a member of its organisation). Create a new key.",
+                    "(disabled, deleted, removed from its organisation or now a viewer there). Create a new key.",
                 )
             if self._key_used.get(key.id, 0.0) + LAST_USED_PRECISION_SECONDS < time.monotonic():
                 self._key_used[key.id] = time.monotonic()
