@@ -56,13 +56,38 @@ class AuthSettings(BaseModel):
     )
     session_ttl_minutes: int = Field(720, ge=1, le=60 * 24 * 90, description="Lifetime of a login session and its JWT.")
     min_password_length: int = Field(10, ge=8, le=128, description="Shortest password accepted.")
+    min_password_score: int = Field(
+        3,
+        ge=0,
+        le=4,
+        description="Lowest strength a new password needs on zxcvbn's scale (0 too guessable … 4 very unguessable; "
+        "3 refuses common passwords, keyboard patterns, repeats and words with digits appended).",
+    )
     default_server_quota: int = Field(5, ge=0, description="Servers a new user may own.")
     default_org_server_quota: int = Field(20, ge=0, description="Servers a new organisation may own.")
     login_attempts: int = Field(
         10, ge=1, description="Failed sign-ins allowed per address and email within the window."
     )
+    login_accounts_per_address: int = Field(
+        10,
+        ge=1,
+        description="Different emails that may fail to sign in from one client address within the window; then "
+        "that address may sign in only with the emails already tried until the window passes (against password "
+        "spraying). A user mistyping their own password counts once, so people behind one NAT rarely reach it.",
+    )
     login_window_seconds: int = Field(300, ge=1, description="Window for counting failed sign-ins.")
     max_token_days: int = Field(365, ge=1, description="Longest lifetime of a personal access token.")
+    default_token_days: int = Field(
+        90,
+        ge=1,
+        description="Lifetime of a personal access token created without one (the API's default, which the CLI and "
+        "the console use too); capped by max_token_days.",
+    )
+    allow_non_expiring_tokens: bool = Field(
+        False,
+        description="Allow personal access tokens that never expire (API: expires_in_days null; CLI: tokens create "
+        "--no-expiry; console: 'never').",
+    )
     password_hash_memory_kib: int = Field(
         65536, ge=1024, description="Memory cost of argon2id password hashing, in KiB."
     )

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from mcphost.settings import Settings
-from tests.support.accounts import PASSWORD, assert_error, sign_up
+from tests.support.accounts import PASSWORD, assert_error, sign_in, sign_up
 from tests.support.apps import adjusted, app_client
 
 
@@ -15,18 +15,31 @@ async def test_first_user_becomes_admin_and_later_users_do_not(client: httpx.Asy
     second = await client.post("/api/auth/register", json={"email": "bob@example.com", "password": PASSWORD})
 
     assert first.status_code == 201 and second.status_code == 201
-    assert first.json()["role"] == "admin"
     assert first.json()["email"] == "ada@example.com"
-    assert second.json()["role"] == "user"
-    assert "password" not in first.text and "hash" not in first.text
+    assert "sign in" in first.json()["message"]
+    assert "password" not in first.text.replace("the password you chose", "").replace("account's password", "")
+    assert "hash" not in first.text
+    ada, bob = await sign_in(client, "ada@example.com"), await sign_in(client, "bob@example.com")
+    assert (await client.get("/api/me", headers=ada.headers)).json()["role"] == "admin"
+    assert (await client.get("/api/me", headers=bob.headers)).json()["role"] == "user"
 
 
-async def test_duplicate_email_is_a_conflict_whatever_its_case(client: httpx.AsyncClient) -> None:
+async def test_a_taken_email_is_answered_like_a_free_one_and_its_account_is_unchanged(
+    client: httpx.AsyncClient,
+) -> None:
     await sign_up(client, "ada@example.com")
 
-    again = await client.post("/api/auth/register", json={"email": "ADA@example.com", "password": PASSWORD})
+    again = await client.post(
+        "/api/auth/register", json={"email": "ADA@example.com", "password": "another " + PASSWORD}
+    )
+    free = await client.post("/api/auth/register", json={"email": "eve@example.com", "password": "another " + PASSWORD})
 
-    assert_error(again, 409, "email_taken")
+    assert again.status_code == free.status_code == 201
+    assert again.json() | {"email": None} == free.json() | {"email": None}
+    assert again.json()["email"] == "ada@example.com"
+    await sign_in(client, "ada@example.com")  # the original password still signs in
+    hijack = await client.post("/api/auth/login", json={"email": "ada@example.com", "password": "another " + PASSWORD})
+    assert_error(hijack, 401, "invalid_credentials")
 
 
 @pytest.mark.parametrize(
@@ -35,6 +48,9 @@ async def test_duplicate_email_is_a_conflict_whatever_its_case(client: httpx.Asy
         ("short1!", "at least 10 characters"),
         ("password123", "too easy to guess"),
         ("aaaaaaaaaaaa", "too easy"),
+        ("Password123!", "commonly used password"),
+        ("qwertyuiop1", "too easy to guess"),
+        ("hunter2hunter2", "Repeats"),
     ],
 )
 async def test_weak_password_is_refused_with_the_reason(

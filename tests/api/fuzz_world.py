@@ -119,6 +119,7 @@ async def populate(url: str) -> World:
     async with httpx.AsyncClient(base_url=url) as http:
         admin = await sign_up(http, "admin@example.com")
         member = await sign_up(http, "member@example.com")
+        spare_user = await sign_up(http, "spare@example.com")  # one account an administrator may delete
         admin_token_id, admin_token = await _token(http, admin, "fuzz", *ALL_SCOPES)
         spare_admin_token, _ = await _token(http, admin, "spare", "read")
         member_token_id, member_token = await _token(http, member, "fuzz", "read", "write", "invoke")
@@ -137,7 +138,7 @@ async def populate(url: str) -> World:
         admin=Persona("admin", admin_token, admin_token_id, str(admin.id)),
         member=Persona("member", member_token, member_token_id, str(member.id)),
         ids={
-            "user_id": [str(admin.id), str(member.id)],
+            "user_id": [str(admin.id), str(member.id), str(spare_user.id)],
             "org_id": [shared["id"], own["id"]],
             "invitation_id": [invited["invitation"]["id"]],
             "token_id": [spare_admin_token, spare_member_token],

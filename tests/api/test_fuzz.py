@@ -167,7 +167,7 @@ def _mix_in_known_ids(schema: Any, world: World, who: Persona) -> None:
     def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> st.SearchStrategy[Any]:
         known: dict[str, list[str]] = {}
         for name, value in (path_parameters or {}).items():
-            ids = world.ids.get(name, []) if is_uuid(value) or name in ("name", "invocation_id") else []
+            ids = world.ids.get(name, []) if is_uuid(value) or name in ("name", "invocation_id", "key_id") else []
             if context.operation.label == "PATCH /api/users/{user_id}":
                 ids = [user_id for user_id in ids if user_id != who.user_id]
             known[name] = ids

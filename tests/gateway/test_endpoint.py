@@ -83,7 +83,7 @@ async def test_credentials_are_checked(client: httpx.AsyncClient, owner: Account
     )
     assert wrong.status_code == 401
     assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
-    assert foreign.status_code == 403
+    assert foreign.status_code == 404  # a key reaches its own server only; other names are not found
     assert metadata.json()["resource"] == f"http://127.0.0.1:8700/mcp/{server['slug']}"
 
 

@@ -1,59 +1,31 @@
-"""What makes a password acceptable: long enough, not a well-known password, not the email itself."""
+"""What makes a password acceptable: long enough, not the email itself, and not guessable: zxcvbn (a maintained
+strength estimator with lists of common passwords, names, words, keyboard patterns, repeats and dates) must rate it
+at least ``auth.min_password_score`` on its 0-4 scale."""
 
 from __future__ import annotations
 
+from zxcvbn import zxcvbn
+
 from mcphost.errors import ValidationFailed
 
-_COMMON = frozenset(
-    (
-        "password",
-        "password1",
-        "password12",
-        "password123",
-        "password1234",
-        "passw0rd",
-        "123456789",
-        "1234567890",
-        "12345678910",
-        "qwertyuiop",
-        "qwerty123",
-        "qwerty1234",
-        "1q2w3e4r5t",
-        "1qaz2wsx3edc",
-        "iloveyou123",
-        "letmein123",
-        "welcome123",
-        "admin12345",
-        "administrator",
-        "changeme123",
-        "abc1234567",
-        "0123456789",
-        "9876543210",
-        "1111111111",
-        "0000000000",
-        "trustno1234",
-        "sunshine123",
-        "football123",
-        "baseball123",
-        "dragon1234",
-        "monkey1234",
-        "superman123",
-        "starwars123",
-        "princess123",
-    )
-)
+#: zxcvbn's limit; a longer password is judged by its first characters (a strong start makes a strong password).
+ESTIMATED_CHARS = 72
 
 
-def check_password(password: str, *, email: str, min_length: int) -> None:
+def check_password(password: str, *, email: str, min_length: int, min_score: int) -> None:
     problems: list[str] = []
     if len(password) < min_length:
         problems.append(f"Use at least {min_length} characters.")
     lowered = password.lower()
-    if lowered in _COMMON or len(set(password)) < 4:
-        problems.append("This password is too easy to guess; choose a less common one.")
     local_part = email.split("@", 1)[0].lower()
     if len(local_part) >= 4 and local_part in lowered:
         problems.append("Do not use your email address in the password.")
+    estimate = zxcvbn(password[:ESTIMATED_CHARS], user_inputs=[email, local_part, "mcphost"])
+    if estimate["score"] < min_score:
+        feedback = estimate["feedback"]
+        why = feedback["warning"] or "It follows a pattern that is quick to guess."
+        hint = " ".join(feedback["suggestions"]) or "A few uncommon words together make a strong password."
+        problems.append(f"This password is too easy to guess: {why.rstrip('.')}. {hint}")
     if problems:
         raise ValidationFailed(
             "The password is too weak. " + " ".join(problems),

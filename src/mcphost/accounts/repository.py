@@ -37,6 +37,12 @@ class UserRepository:
         await self.session.flush()
         return user
 
+    async def delete(self, user: User) -> None:
+        """Its sessions, tokens and memberships go by the database's cascades; keys and servers it created keep
+        a null creator."""
+        await self.session.delete(user)
+        await self.session.flush()
+
     async def page(self, *, limit: int, cursor: str | None, query: str | None) -> tuple[list[User], str | None]:
         statement = sa.select(User)
         if query:

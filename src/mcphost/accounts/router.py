@@ -12,6 +12,7 @@ from mcphost.accounts.schemas import (
     Credentials,
     LoginResponse,
     MeOut,
+    Registered,
     TokenCreate,
     TokenCreated,
     TokenOut,
@@ -44,12 +45,14 @@ Cursor = Annotated[str | None, Query(max_length=200)]
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
     tags=["auth"],
-    responses=error_responses(403, 409),
-    summary="Create an account (the first one becomes administrator)",
+    responses=error_responses(403),
+    summary="Create an account (the first one becomes administrator); then sign in",
 )
-async def register(body: Credentials, session: SessionDep, platform: PlatformDep) -> UserOut:
-    user = await service.register(session, platform.settings.auth, body.email, body.password)
-    return UserOut.model_validate(user)
+async def register(body: Credentials, session: SessionDep, platform: PlatformDep) -> Registered:
+    """The answer is the same whether the email was free or already had an account (which stays as it was), so
+    this endpoint does not tell who has an account. Sign in next (``POST /api/auth/login``)."""
+    await service.register(session, platform.settings.auth, body.email, body.password)
+    return Registered(email=body.email)
 
 
 @public_router.post("/auth/login", tags=["auth"], responses=error_responses(401, 403, 429), summary="Sign in")
@@ -126,3 +129,25 @@ async def get_user(user_id: uuid.UUID, _admin: AdminPrincipal, session: SessionD
 async def update_user(user_id: uuid.UUID, body: UserUpdate, _admin: AdminPrincipal, session: SessionDep) -> UserOut:
     user: User = await service.update_user(session, user_id, body)
     return UserOut.model_validate(user)
+
+
+@router.delete(
+    "/users/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["users"],
+    responses=error_responses(409),
+    summary="Delete an account (administrators); refused while it owns servers unless delete_servers=true",
+)
+async def delete_user(
+    user_id: uuid.UUID,
+    admin: AdminPrincipal,
+    session: SessionDep,
+    delete_servers: Annotated[
+        bool,
+        Query(
+            description="Also stop and delete the servers the account owns (each as deleting a server does). "
+            "Without it, an account that owns servers is not deleted (409 user_has_servers)."
+        ),
+    ] = False,
+) -> None:
+    await service.delete_user(session, admin, user_id, delete_servers=delete_servers)

@@ -24,6 +24,17 @@ class Credentials(BaseModel):
     password: Password
 
 
+class Registered(BaseModel):
+    """The answer to a registration: the same whether the email was free (the account exists now) or already had
+    an account (nothing changed), so registering does not reveal who has an account."""
+
+    email: str
+    message: str = Field(
+        "Registered: sign in with this email and the password you chose. If the email already had an account, "
+        "nothing changed; sign in with that account's password.",
+    )
+
+
 class LoginResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
@@ -75,8 +86,9 @@ class TokenCreate(BaseModel):
         ge=1,
         le=3650,
         strict=True,
-        description="Omit for a token that does not expire. The instance caps it (auth.max_token_days, 365 "
-        "by default).",
+        description="Days until the token expires. Omit it for the instance's default (auth.default_token_days, 90 "
+        "by default); null for a token that never expires, where the instance allows it "
+        "(auth.allow_non_expiring_tokens). The instance caps it (auth.max_token_days, 365 by default).",
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.accounts.password_policy import check_password
 from mcphost.accounts.principal import Principal
+from mcphost.accounts.quotas import quota_lock, servers_owned
 from mcphost.accounts.repository import LoginSessionRepository, UserRepository
 from mcphost.accounts.schemas import MeOut, OrgSummary, UserOut, UserUpdate
 from mcphost.accounts.throttle import FailureThrottle
@@ -22,27 +23,35 @@ from mcphost.orgs.repository import OrgRepository
 from mcphost.security import tokens
 from mcphost.security.keys import KeyRing
 from mcphost.security.passwords import password_hashing
+from mcphost.servers.service import remove_servers_of
 from mcphost.settings import AuthSettings
 
 
-async def register(session: AsyncSession, auth: AuthSettings, email: str, password: str) -> User:
-    """Create an account. The first one becomes admin; invitations waiting for the email become memberships."""
-    check_password(password, email=email, min_length=auth.min_password_length)
+async def register(session: AsyncSession, auth: AuthSettings, email: str, password: str) -> User | None:
+    """Create an account. The first one becomes admin; invitations waiting for the email become memberships.
+
+    An email that already has an account is answered like a new one (the caller says the same either way, so
+    registering does not tell who has an account): nothing changes and None is returned. The password is still
+    hashed, so both take the same time."""
+    check_password(password, email=email, min_length=auth.min_password_length, min_score=auth.min_password_score)
     await advisory_xact_lock(session, "accounts:register")
     users, orgs = UserRepository(session), OrgRepository(session)
-    if await users.by_email(email) is not None:
-        raise Conflict("An account with this email already exists; sign in instead.", code="email_taken")
-    first_user = await users.count() == 0
-    invitations = await orgs.invitations_for_email(email, now=utcnow())
+    password_hash = password_hashing(auth).hash(password)
+    existing = await users.by_email(email)
+    first_user = existing is None and await users.count() == 0
+    invitations = await orgs.invitations_for_email(email, now=utcnow()) if existing is None else []
     if not (first_user or auth.allow_signup or invitations):
+        # Also for a taken email: with sign-up off, an uninvited email gets this answer whether or not it has one.
         raise Forbidden(
             "Sign-up is turned off on this instance; ask an administrator for an invitation.",
             code="signup_disabled",
         )
+    if existing is not None:
+        return None
     user = await users.add(
         User(
             email=email,
-            password_hash=password_hashing(auth).hash(password),
+            password_hash=password_hash,
             role=UserRole.ADMIN if first_user else UserRole.USER,
             server_quota=auth.default_server_quota,
         )
@@ -66,14 +75,13 @@ async def login(
     throttle: FailureThrottle,
 ) -> tuple[str, datetime]:
     """Check the password and open a session; returns the session JWT and when it expires."""
-    throttle_key = f"{ip}|{email}"
-    throttle.check(throttle_key)
+    throttle.check(ip, email)
     user = await UserRepository(session).by_email(email)
     hashing = password_hashing(auth)
     if not hashing.verify(user.password_hash if user else None, password) or user is None:
-        throttle.record_failure(throttle_key)
+        throttle.record_failure(ip, email)
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
-    throttle.reset(throttle_key)
+    throttle.reset(ip, email)
     if not user.is_active:
         raise Forbidden("This account is disabled; ask an administrator.", code="account_disabled")
     if hashing.needs_rehash(user.password_hash):
@@ -131,6 +139,51 @@ async def update_user(session: AsyncSession, user_id: uuid.UUID, changes: UserUp
     await session.flush()
     queue_after_commit(session, Event("user.updated", {"id": str(user.id), "email": user.email}, user_id=user.id))
     return user
+
+
+async def delete_user(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, delete_servers: bool = False
+) -> int:
+    """An administrator deletes an account: its tokens, sessions and memberships go with it, its access keys stop
+    working. Refused for oneself, the last active administrator, the only owner of an organisation, and (409
+    ``user_has_servers``) while it owns servers unless ``delete_servers``: then each is stopped and deleted the
+    way deleting a server does it. Returns how many servers went."""
+    await advisory_xact_lock(session, "accounts:admins")
+    users = UserRepository(session)
+    user = await users.get(user_id, for_update=True)
+    if user is None:
+        raise NotFound("No user with this id.")
+    if user.id == principal.user_id:
+        raise Conflict("You cannot delete your own account; another administrator can.", code="cannot_delete_self")
+    if user.is_admin and user.is_active and await users.count_active_admins() <= 1:
+        raise Conflict("This is the last active administrator; make another user admin first.", code="last_admin")
+    sole = await OrgRepository(session).solely_owned_by(user.id)
+    if sole:
+        names = ", ".join(org.name for org in sole[:5])
+        raise Conflict(
+            f"{user.email} is the only owner of {names}; make someone else owner there, or delete "
+            f"{'it' if len(sole) == 1 else 'them'}, first.",
+            code="sole_owner",
+            details={"orgs": [str(org.id) for org in sole]},
+        )
+    await advisory_xact_lock(session, quota_lock(user.id))
+    count = await servers_owned(session, user.id)
+    if count and not delete_servers:
+        raise Conflict(
+            f"{user.email} owns {count} server{'' if count == 1 else 's'}. Delete "
+            f"{'it' if count == 1 else 'them'} first, or delete the account together with its servers (API: "
+            "DELETE /api/users/{id}?delete_servers=true; CLI: mcphost users delete USER --delete-servers).",
+            code="user_has_servers",
+            details={"servers": count},
+        )
+    removed = await remove_servers_of(session, user_id=user.id)
+    await users.delete(user)
+    queue_after_commit(
+        session,
+        # Addressed to the account, so its open event streams check their credential again and end.
+        Event("user.deleted", {"id": str(user_id), "email": user.email, "servers_deleted": removed}, user_id=user_id),
+    )
+    return removed
 
 
 async def list_users(

@@ -34,16 +34,12 @@ async def create_token(
             "A token can only create tokens with scopes it has itself; sign in to create broader ones.",
             code="insufficient_scope",
         )
-    if data.expires_in_days is not None and data.expires_in_days > auth.max_token_days:
-        raise ValidationFailed(
-            f"Tokens live at most {auth.max_token_days} days.",
-            details=[{"loc": ["body", "expires_in_days"], "msg": f"must be at most {auth.max_token_days}"}],
-        )
+    days = lifetime_days(auth, data)
     repository = TokenRepository(session)
     if await repository.count_active(principal.user_id) >= MAX_ACTIVE_TOKENS:
         raise QuotaExceeded(f"You have {MAX_ACTIVE_TOKENS} active tokens; revoke one you no longer use.")
     issued = tokens.issue_opaque_token(keys.token_hmac, tokens.PAT_PREFIX)
-    expires_at = utcnow() + timedelta(days=data.expires_in_days) if data.expires_in_days else None
+    expires_at = utcnow() + timedelta(days=days) if days is not None else None
     token = await repository.add(
         ApiToken(
             user_id=principal.user_id,
@@ -55,6 +51,33 @@ async def create_token(
         )
     )
     return token, issued.secret
+
+
+def default_days(auth: AuthSettings) -> int:
+    """The lifetime of a token created without one: the instance's default, within its maximum."""
+    return min(auth.default_token_days, auth.max_token_days)
+
+
+def lifetime_days(auth: AuthSettings, data: TokenCreate) -> int | None:
+    """How many days the new token lives: what was asked (at most the maximum), the default when nothing was, or
+    None (never expires) when null was asked and the instance allows it."""
+    if "expires_in_days" not in data.model_fields_set:
+        return default_days(auth)
+    if data.expires_in_days is None:
+        if not auth.allow_non_expiring_tokens:
+            raise ValidationFailed(
+                "Tokens that never expire are turned off on this instance; give a lifetime of at most "
+                f"{auth.max_token_days} days, or leave it out for the default of {default_days(auth)} days.",
+                code="token_expiry_required",
+                details=[{"loc": ["body", "expires_in_days"], "msg": "must be a number of days"}],
+            )
+        return None
+    if data.expires_in_days > auth.max_token_days:
+        raise ValidationFailed(
+            f"Tokens live at most {auth.max_token_days} days.",
+            details=[{"loc": ["body", "expires_in_days"], "msg": f"must be at most {auth.max_token_days}"}],
+        )
+    return data.expires_in_days
 
 
 async def list_tokens(session: AsyncSession, principal: Principal, *, include_revoked: bool) -> list[ApiToken]:

@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
     )
     app.state.platform = platform
     app.state.gateway = gateway
-    app.state.login_throttle = FailureThrottle(settings.auth.login_attempts, settings.auth.login_window_seconds)
+    app.state.login_throttle = FailureThrottle.from_settings(settings.auth)
     install_error_handlers(app)
     app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.server.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics, access_log=settings.logging.access_log)

@@ -10,10 +10,23 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringCo
 
 T = TypeVar("T")
 
-# A name shown to people: trimmed, 1 to 100 characters, no control characters (they would corrupt terminals and
-# logs, and NUL cannot be stored in PostgreSQL).
+# Characters that show nothing (soft hyphen, zero-width spaces and joiners, direction marks, fillers, BOM): trimmed
+# from the ends of a name like whitespace, so that padding never counts towards its length and a name made only of
+# them is empty.
+_INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0"
+_NAME_EDGES = re.compile(rf"^[\s{_INVISIBLE}]+|[\s{_INVISIBLE}]+$")
+
+
+def _trim_name(value: Any) -> Any:
+    return _NAME_EDGES.sub("", value) if isinstance(value, str) else value
+
+
+# A name shown to people: trimmed (before its length is checked), 1 to 100 characters, no control characters (they
+# would corrupt terminals and logs, and NUL cannot be stored in PostgreSQL).
 DisplayName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\s*[^\x00-\x1f\x7f]+\s*$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\s*[^\x00-\x1f\x7f]+\s*$"),
+    BeforeValidator(_trim_name),
 ]
 
 

@@ -121,6 +121,48 @@ def enable(user: UserArg, url: UrlOption = None) -> None:
 
 
 @users_app.command()
+def delete(
+    user: UserArg,
+    delete_servers: Annotated[
+        bool,
+        typer.Option(
+            "--delete-servers", help="Also stop and delete the servers the account owns (else it may own none)."
+        ),
+    ] = False,
+    url: UrlOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete an account: its tokens, sessions and memberships go, and the access keys it created stop working."""
+    from mcphost.client import ApiError, resources
+
+    async def find(client: MCPHostClient) -> dict[str, Any]:
+        return await resources.resolve_user(client, user)
+
+    found = run_api(find, url)
+    if not yes:
+        what = " and the servers it owns" if delete_servers else ""
+        typer.confirm(f"Delete the account {found['email']}{what}? This cannot be undone.", abort=True)
+
+    async def remove(client: MCPHostClient) -> None:
+        try:
+            await resources.delete_user(client, found["id"], delete_servers=delete_servers)
+        except ApiError as exc:
+            if exc.code != "user_has_servers":
+                raise
+            count = exc.details.get("servers", "some") if isinstance(exc.details, dict) else "some"
+            raise ApiError(
+                exc.status,
+                exc.code,
+                f"{found['email']} owns {count} server(s), so the account was not deleted: run `mcphost users "
+                f"delete {found['email']} --delete-servers` to stop and delete them with it, or disable the account "
+                "instead (`mcphost users disable`).",
+            ) from None
+
+    run_api(remove, url)
+    typer.echo(f"{found['email']}: deleted" + (" with the servers it owned" if delete_servers else ""))
+
+
+@users_app.command()
 def quota(
     user: UserArg,
     servers: Annotated[int, typer.Argument(min=0, max=100_000, help="How many servers they may own.")],

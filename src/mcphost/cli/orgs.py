@@ -158,3 +158,45 @@ def remove(org: OrgArg, member: MemberArg, url: UrlOption = None) -> None:
 
     found, who = run_api(send, url)
     typer.echo(f"{who['email']} removed from {found['slug']}")
+
+
+@app.command()
+def delete(
+    org: OrgArg,
+    delete_servers: Annotated[
+        bool,
+        typer.Option(
+            "--delete-servers", help="Also stop and delete the organisation's servers (otherwise it must have none)."
+        ),
+    ] = False,
+    url: UrlOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete an organisation (owners). One that still has servers is deleted only with --delete-servers."""
+    from mcphost.client import ApiError, resources
+
+    async def find(client: MCPHostClient) -> dict[str, Any]:
+        return await resources.resolve_org(client, org)
+
+    found = run_api(find, url)
+    if not yes:
+        what = " and all its servers" if delete_servers else ""
+        typer.confirm(f"Delete the organisation {found['slug']}{what}? This cannot be undone.", abort=True)
+
+    async def remove(client: MCPHostClient) -> None:
+        try:
+            await resources.delete_org(client, found["id"], delete_servers=delete_servers)
+        except ApiError as exc:
+            if exc.code != "org_has_servers":
+                raise
+            count = exc.details.get("servers", "some") if isinstance(exc.details, dict) else "some"
+            raise ApiError(
+                exc.status,
+                exc.code,
+                f"{found['slug']} still has {count} server(s), so it was not deleted: run `mcphost orgs delete "
+                f"{found['slug']} --delete-servers` to stop and delete them with it, or delete them first "
+                "(`mcphost servers list`).",
+            ) from None
+
+    run_api(remove, url)
+    typer.echo(f"{found['slug']}: deleted" + (" with its servers" if delete_servers else ""))

@@ -54,31 +54,46 @@ def list_keys(server: ServerArg, url: UrlOption = None, as_json: JsonOption = Fa
         return
     from rich.table import Table
 
-    table = Table("ID", "NAME", "PREFIX", "CREATED", "LAST USED", "REVOKED", box=None)
+    table = Table("ID", "NAME", "PREFIX", "CREATED", "CREATED BY", "LAST USED", "STATE", box=None)
     for key in keys:
         table.add_row(
             esc(key["id"]),
             esc(key["name"]),
             esc(key["prefix"]),
             short_time(key["created_at"]),
+            esc(key.get("created_by_email") or "(deleted account)"),
             short_time(key.get("last_used_at")) or "-",
-            short_time(key.get("revoked_at")) or "-",
+            _state(key),
         )
     console().print(table)
+
+
+def _state(key: dict[str, Any]) -> str:
+    if key.get("revoked_at"):
+        return f"[red]revoked[/] {short_time(key['revoked_at'])}"
+    if not key.get("creator_has_access", True):
+        return "[red]not working: its creator lost access[/]"
+    return "[green]active[/]"
 
 
 @app.command()
 def revoke(
     server: ServerArg,
-    key_id: Annotated[str, typer.Argument(help="The key's id (from `keys list`).", show_default=False)],
+    key: Annotated[
+        str,
+        typer.Argument(
+            metavar="KEY", help="The key's id or its prefix, as `keys list` shows them.", show_default=False
+        ),
+    ],
     url: UrlOption = None,
 ) -> None:
     """Revoke an access key: clients using it are refused from now on."""
+    ref = key.strip().removesuffix("…").removesuffix("...")
 
     async def remove(client: MCPHostClient) -> str:
         found = await client.resolve_server(server)
-        await client.revoke_key(found["id"], key_id)
+        await client.revoke_key(found["id"], ref)
         return str(found["slug"])
 
     slug = run_api(remove, url)
-    typer.echo(f"{slug}: key {key_id} revoked")
+    typer.echo(f"{slug}: key {ref} revoked")

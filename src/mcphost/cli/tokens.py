@@ -32,24 +32,30 @@ def create(
         ),
     ] = None,
     expires_days: Annotated[
-        int | None, typer.Option("--expires-days", min=1, help="Expire after N days (default: the instance's).")
+        int | None,
+        typer.Option("--expires-days", min=1, help="Expire after N days (default: the instance's, 90 unless changed)."),
     ] = None,
+    no_expiry: Annotated[
+        bool, typer.Option("--no-expiry", help="Never expire (only where the instance allows such tokens).")
+    ] = False,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a token; it is printed once, and cannot be shown again."""
     from mcphost.client import resources
 
+    if no_expiry and expires_days is not None:
+        raise typer.BadParameter("give either --expires-days or --no-expiry", param_hint="--no-expiry")
     scopes = [item.value for item in scope] if scope else ["read"]
 
     async def send(client: MCPHostClient) -> dict[str, Any]:
-        return await resources.create_token(client, name, scopes, expires_in_days=expires_days)
+        return await resources.create_token(client, name, scopes, expires_in_days=expires_days, never_expires=no_expiry)
 
     created = run_api(send, url)
     if as_json:
         print_json(created)
         return
-    expiry = f", expires {short_time(created['expires_at'])}" if created.get("expires_at") else ""
+    expiry = f", expires {short_time(created['expires_at'])}" if created.get("expires_at") else ", never expires"
     typer.echo(f"Created token {created['name']} ({created['id']}; scopes {', '.join(created['scopes'])}{expiry}).")
     typer.echo("Copy it now, it will not be shown again:", err=True)
     typer.echo(created["token"])

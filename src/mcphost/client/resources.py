@@ -29,6 +29,8 @@ __all__ = [
     "cancel_job",
     "create_org",
     "create_token",
+    "delete_org",
+    "delete_user",
     "find_catalog_entry",
     "get_catalog_entry",
     "get_job",
@@ -104,12 +106,20 @@ async def import_catalog_entry(client: MCPHostClient, document: dict[str, Any]) 
 
 
 async def create_token(
-    client: MCPHostClient, name: str, scopes: list[str], *, expires_in_days: int | None = None
+    client: MCPHostClient,
+    name: str,
+    scopes: list[str],
+    *,
+    expires_in_days: int | None = None,
+    never_expires: bool = False,
 ) -> dict[str, Any]:
-    """A new personal access token; the secret ``token`` is only in this answer."""
+    """A new personal access token; the secret ``token`` is only in this answer. Without ``expires_in_days`` it
+    lives the instance's default; ``never_expires`` asks for one without expiry (where the instance allows it)."""
     body: dict[str, Any] = {"name": name, "scopes": scopes}
     if expires_in_days is not None:
         body["expires_in_days"] = expires_in_days
+    elif never_expires:
+        body["expires_in_days"] = None
     return dict(await client.request("POST", "/api/tokens", json=body))
 
 
@@ -141,6 +151,11 @@ async def resolve_org(client: MCPHostClient, ref: str) -> dict[str, Any]:
     return pick_named(await list_orgs(client), ref, "organisation")
 
 
+async def delete_org(client: MCPHostClient, org_id: str, *, delete_servers: bool = False) -> None:
+    """Delete an organisation; one that has servers only with ``delete_servers`` (else 409 org_has_servers)."""
+    await client.request("DELETE", f"/api/orgs/{org_id}", params={"delete_servers": delete_servers or None})
+
+
 async def list_members(client: MCPHostClient, org_id: str) -> dict[str, Any]:
     """``{"members", "invitations"}`` of an organisation."""
     return dict(await client.request("GET", f"/api/orgs/{org_id}/members"))
@@ -169,6 +184,11 @@ async def remove_member(client: MCPHostClient, org_id: str, user_id: str) -> Non
 
 
 # -- users (administrators) ----------------------------------------------------------------------------
+
+
+async def delete_user(client: MCPHostClient, user_id: str, *, delete_servers: bool = False) -> None:
+    """Delete an account (administrators); one that owns servers only with ``delete_servers``."""
+    await client.request("DELETE", f"/api/users/{user_id}", params={"delete_servers": delete_servers or None})
 
 
 async def list_users(

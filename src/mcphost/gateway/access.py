@@ -1,5 +1,9 @@
-"""Who may use a server's endpoint: access keys of that server, and personal access tokens with the ``invoke`` scope
-of users who may see it.
+"""Who may use a server's endpoint: access keys of that server while the account that created the key may still use
+the server, and personal access tokens with the ``invoke`` scope of users who may call it (its owner, members of its
+organisation from the member role up, administrators; viewers only read).
+
+What a caller learns about names it cannot use: without a valid credential every name answers 401; a key answers
+404 for any name but its own server's; a token answers 404 alike for unknown names and servers its user cannot see.
 
 A checked credential is cached for a short while (the hot path never waits on the database for a known client);
 anything that could change an answer (a revoked key or token, a server updated or deleted, membership or account
@@ -20,10 +24,12 @@ import sqlalchemy as sa
 from mcphost.accounts.principal import authenticate
 from mcphost.db.base import utcnow
 from mcphost.errors import AppError, Unauthorized
-from mcphost.models import Isolation, Server, ServerAccessKey, TokenScope
+from mcphost.models import Isolation, Server, ServerAccessKey, TokenScope, User
 from mcphost.security import tokens
 from mcphost.servers.keys import KEY_PREFIX
+from mcphost.servers.permissions import may_use
 from mcphost.servers.repository import visible_to
+from mcphost.servers.service import may_invoke
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -106,18 +112,33 @@ class AccessResolver:
         async with self.platform.db.session_scope() as session:
             row = (
                 await session.execute(
-                    sa.select(ServerAccessKey, Server)
+                    sa.select(ServerAccessKey, Server, User)
                     .join(Server, Server.id == ServerAccessKey.server_id)
+                    .outerjoin(User, User.id == ServerAccessKey.created_by)
                     .where(ServerAccessKey.key_hash == digest)
                 )
             ).first()
             if row is None or not hmac.compare_digest(row[0].key_hash, digest):
                 raise Denied(401, "invalid_token", "The access key is not valid.")
-            key, server = row
+            key, server, creator = row
             if key.revoked_at is not None:
                 raise Denied(401, "token_revoked", "This access key was revoked.")
             if server.slug != slug:
-                raise Denied(403, "wrong_server", "This access key belongs to another server.")
+                # The same answer whether or not a server of that name exists: a key reaches one server only,
+                # and holding one must not tell which other names are taken.
+                raise Denied(
+                    404,
+                    "not_found",
+                    f"There is no server '{slug}' for this access key; it is a key of /mcp/{server.slug}.",
+                )
+            # A key acts for the account that created it: it works while that account may still use the server.
+            if creator is None or not await may_use(session, creator, server, admin=creator.is_admin):
+                raise Denied(
+                    401,
+                    "key_creator_lost_access",
+                    "This access key stopped working: the account that created it can no longer use this server "
+                    "(disabled, deleted, removed from its organisation or now a viewer there). Create a new key.",
+                )
             if self._key_used.get(key.id, 0.0) + LAST_USED_PRECISION_SECONDS < time.monotonic():
                 self._key_used[key.id] = time.monotonic()
                 key.last_used_at = utcnow()
@@ -134,8 +155,15 @@ class AccessResolver:
             if not principal.has(TokenScope.INVOKE):
                 raise Denied(403, "insufficient_scope", "This token lacks the 'invoke' scope needed to call servers.")
             server = await session.scalar(sa.select(Server).where(Server.slug == slug, visible_to(principal)))
-            if server is None:
+            if server is None:  # unknown and invisible alike
                 raise Denied(404, "not_found", f"There is no server '{slug}' you can use.")
+            if not await may_invoke(session, principal, server):
+                raise Denied(
+                    403,
+                    "insufficient_role",
+                    "Viewers of an organisation can read its servers but not call them; ask an admin of the "
+                    "organisation for the member role.",
+                )
             user_id = principal.user_id
             return Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None)
 

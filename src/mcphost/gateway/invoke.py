@@ -65,8 +65,9 @@ class InvokeOut(BaseModel):
 async def invoke(
     server_id: uuid.UUID, body: InvokeIn, principal: InvokePrincipal, session: SessionDep, request: Request
 ) -> InvokeOut:
-    """Answers 200 with the server's result or its JSON-RPC error; 409 when the server is not running."""
-    server = await service.get_visible(session, principal, server_id)
+    """Answers 200 with the server's result or its JSON-RPC error; 409 when the server is not running; 403 for
+    viewers of the server's organisation (viewers read, members invoke)."""
+    server = await service.get_invocable(session, principal, server_id)
     await session.commit()  # nothing to write: end the transaction before waiting on the server
     return await invoke_server(request.app.state.gateway, server, principal, body.method, body.params)
 

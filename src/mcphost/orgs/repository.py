@@ -44,6 +44,17 @@ class OrgRepository:
             sa.select(Membership.role).where(Membership.org_id == org_id, Membership.user_id == user_id)
         )
 
+    async def roles_of(self, org_id: uuid.UUID, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, OrgRole]:
+        """The roles of these users in the organisation (members only), in one query."""
+        if not user_ids:
+            return {}
+        rows = await self.session.execute(
+            sa.select(Membership.user_id, Membership.role).where(
+                Membership.org_id == org_id, Membership.user_id.in_(user_ids)
+            )
+        )
+        return {user_id: role for user_id, role in rows}
+
     async def org_ids_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
         rows = await self.session.scalars(sa.select(Membership.org_id).where(Membership.user_id == user_id))
         return set(rows.all())
@@ -87,6 +98,22 @@ class OrgRepository:
     async def remove_member(self, membership: Membership) -> None:
         await self.session.delete(membership)
         await self.session.flush()
+
+    async def solely_owned_by(self, user_id: uuid.UUID) -> list[Organization]:
+        """The organisations of which this user is the only owner."""
+        owners = (
+            sa.select(Membership.org_id)
+            .where(Membership.role == OrgRole.OWNER)
+            .group_by(Membership.org_id)
+            .having(sa.func.count() == 1)
+        )
+        rows = await self.session.scalars(
+            sa.select(Organization)
+            .join(Membership, Membership.org_id == Organization.id)
+            .where(Membership.user_id == user_id, Membership.role == OrgRole.OWNER, Organization.id.in_(owners))
+            .order_by(Organization.name)
+        )
+        return list(rows.all())
 
     async def count_owners(self, org_id: uuid.UUID) -> int:
         statement = sa.select(sa.func.count()).where(Membership.org_id == org_id, Membership.role == OrgRole.OWNER)

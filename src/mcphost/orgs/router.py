@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from mcphost.api.deps import PlatformDep, ReadPrincipal, SessionDep, WritePrincipal
 from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
@@ -43,9 +44,25 @@ async def update_org(org_id: uuid.UUID, body: OrgUpdate, principal: WritePrincip
     return await service.update_org(session, principal, org_id, body)
 
 
-@router.delete("/{org_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete (owners)")
-async def delete_org(org_id: uuid.UUID, principal: WritePrincipal, session: SessionDep) -> None:
-    await service.delete_org(session, principal, org_id)
+@router.delete(
+    "/{org_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(409),
+    summary="Delete (owners); refused while it has servers unless delete_servers=true",
+)
+async def delete_org(
+    org_id: uuid.UUID,
+    principal: WritePrincipal,
+    session: SessionDep,
+    delete_servers: Annotated[
+        bool,
+        Query(
+            description="Also stop and delete the organisation's servers (each as deleting a server does). "
+            "Without it, an organisation that has servers is not deleted (409 org_has_servers)."
+        ),
+    ] = False,
+) -> None:
+    await service.delete_org(session, principal, org_id, delete_servers=delete_servers)
 
 
 @router.get("/{org_id}/members", summary="Members and pending invitations")

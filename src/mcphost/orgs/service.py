@@ -10,8 +10,10 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.accounts.principal import Principal
+from mcphost.accounts.quotas import quota_lock
 from mcphost.accounts.repository import UserRepository
 from mcphost.db.base import utcnow
+from mcphost.db.locks import advisory_xact_lock
 from mcphost.db.session import queue_after_commit
 from mcphost.errors import Conflict, Forbidden, NotFound
 from mcphost.events import Event
@@ -27,6 +29,8 @@ from mcphost.orgs.schemas import (
     OrgOut,
     OrgUpdate,
 )
+from mcphost.servers.repository import ServerRepository
+from mcphost.servers.service import remove_servers_of
 from mcphost.settings import AuthSettings
 
 INVITATION_TTL = timedelta(days=14)
@@ -90,10 +94,37 @@ async def update_org(session: AsyncSession, principal: Principal, org_id: uuid.U
     return org_out(org, role)
 
 
-async def delete_org(session: AsyncSession, principal: Principal, org_id: uuid.UUID) -> None:
+async def delete_org(
+    session: AsyncSession, principal: Principal, org_id: uuid.UUID, *, delete_servers: bool = False
+) -> int:
+    """Delete an organisation (owners). While it has servers this is refused (409 ``org_has_servers``) unless
+    ``delete_servers``: then each is stopped and deleted the way deleting a server does it, first. Returns how
+    many servers went."""
     org, _ = await require_org_role(session, principal, org_id, OrgRole.OWNER, for_update=True)
+    # The quota lock: no server is created in the organisation while it is being deleted.
+    await advisory_xact_lock(session, quota_lock(org_id))
+    count = await ServerRepository(session).count_owned(org_id=org_id)
+    if count and not delete_servers:
+        raise Conflict(
+            f"{org.name} still has {servers_phrase(count)}. Delete {'it' if count == 1 else 'them'} first, or "
+            "delete the organisation together with its servers (API: DELETE /api/orgs/{id}?delete_servers=true; "
+            "CLI: mcphost orgs delete ORG --delete-servers).",
+            code="org_has_servers",
+            details={"servers": count},
+        )
+    removed = await remove_servers_of(session, org_id=org_id)
     await OrgRepository(session).delete(org)
-    queue_after_commit(session, _event("org.deleted", org_id, {"name": org.name}))
+    queue_after_commit(session, _event("org.deleted", org_id, {"name": org.name, "servers_deleted": removed}))
+    return removed
+
+
+async def server_count(session: AsyncSession, org_id: uuid.UUID) -> int:
+    """How many servers an (already visible) organisation owns."""
+    return await ServerRepository(session).count_owned(org_id=org_id)
+
+
+def servers_phrase(count: int) -> str:
+    return f"{count} server{'' if count == 1 else 's'}"
 
 
 async def list_members(session: AsyncSession, principal: Principal, org_id: uuid.UUID) -> MembersOut:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.accounts.principal import Principal
 from mcphost.db.pagination import paginate
-from mcphost.models import Membership, Server, ServerAccessKey
+from mcphost.models import Membership, Server, ServerAccessKey, User
 
 
 def visible_to(principal: Principal) -> sa.ColumnElement[bool]:
@@ -54,6 +54,14 @@ class ServerRepository:
         owner = Server.owner_user_id == user_id if user_id is not None else Server.org_id == org_id
         return int(await self.session.scalar(sa.select(sa.func.count()).where(owner)) or 0)
 
+    async def owned(
+        self, *, user_id: uuid.UUID | None = None, org_id: uuid.UUID | None = None, for_update: bool = False
+    ) -> list[Server]:
+        """Every server of one owner (a user personally, or an organisation), oldest first."""
+        owner = Server.owner_user_id == user_id if user_id is not None else Server.org_id == org_id
+        statement = sa.select(Server).where(owner).order_by(Server.created_at, Server.id)
+        return list((await self.session.scalars(statement.with_for_update() if for_update else statement)).all())
+
     async def delete(self, server: Server) -> None:
         await self.session.delete(server)
         await self.session.flush()
@@ -75,6 +83,23 @@ class AccessKeyRepository:
             .order_by(ServerAccessKey.created_at.desc())
         )
         return list(rows.all())
+
+    async def list_with_creators(self, server_id: uuid.UUID) -> list[tuple[ServerAccessKey, User | None]]:
+        """The server's keys, newest first, each with the account that created it (None once deleted)."""
+        rows = await self.session.execute(
+            sa.select(ServerAccessKey, User)
+            .outerjoin(User, User.id == ServerAccessKey.created_by)
+            .where(ServerAccessKey.server_id == server_id)
+            .order_by(ServerAccessKey.created_at.desc())
+        )
+        return [(key, creator) for key, creator in rows]
+
+    async def by_hash(self, server_id: uuid.UUID, key_hash: str) -> ServerAccessKey | None:
+        return await self.session.scalar(
+            sa.select(ServerAccessKey).where(
+                ServerAccessKey.server_id == server_id, ServerAccessKey.key_hash == key_hash
+            )
+        )
 
     async def get(self, server_id: uuid.UUID, key_id: uuid.UUID) -> ServerAccessKey | None:
         return await self.session.scalar(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from mcphost.api.deps import PlatformDep, ReadPrincipal, SessionDep, WritePrincipal
 from mcphost.api.schemas import AUTHENTICATED_ERRORS, Page, error_responses
@@ -84,19 +84,33 @@ async def create_key(
 ) -> AccessKeyCreated:
     server = await service.get_modifiable(session, principal, server_id)
     key, secret = await keys.add_key(session, platform, server, body.name, principal.user_id)
-    return AccessKeyCreated(**AccessKeyOut.model_validate(key).model_dump(), key=secret)
+    shown = keys.key_out(key, principal.user, creator_has_access=True)
+    return AccessKeyCreated(**shown.model_dump(), key=secret)
 
 
-@router.get("/{server_id}/keys", summary="The server's access keys (never the keys themselves)")
+@router.get("/{server_id}/keys", summary="The server's access keys with their creators (never the keys themselves)")
 async def list_keys(server_id: uuid.UUID, principal: ReadPrincipal, session: SessionDep) -> list[AccessKeyOut]:
     server = await service.get_visible(session, principal, server_id)
-    return [AccessKeyOut.model_validate(key) for key in await keys.list_keys(session, server)]
+    return await keys.list_keys(session, server)
 
 
-@router.delete("/{server_id}/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke an access key")
-async def revoke_key(server_id: uuid.UUID, key_id: uuid.UUID, principal: WritePrincipal, session: SessionDep) -> None:
+@router.delete(
+    "/{server_id}/keys/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(409),
+    summary="Revoke an access key, named by its id or its prefix (409 when several keys share the prefix)",
+)
+async def revoke_key(
+    server_id: uuid.UUID,
+    key_id: Annotated[
+        str, Path(max_length=200, description="The key's id, its prefix as the list shows it, or the key itself.")
+    ],
+    principal: WritePrincipal,
+    session: SessionDep,
+    platform: PlatformDep,
+) -> None:
     server = await service.get_modifiable(session, principal, server_id)
-    await keys.revoke_key(session, server, key_id)
+    await keys.revoke_key(session, platform, server, key_id)
 
 
 # Declared last: its path would otherwise shadow /{server_id}/keys.

@@ -157,6 +157,13 @@ class AccessKeyOut(BaseModel):
     name: str
     prefix: str
     created_at: datetime
+    created_by: uuid.UUID | None = Field(description="The account the key acts for; null once it was deleted.")
+    created_by_email: str | None = None
+    creator_has_access: bool = Field(
+        True,
+        description="Whether the creator may still use the server; a key whose creator lost access (disabled, "
+        "deleted, removed from the organisation, or now a viewer) is refused by the endpoint.",
+    )
     last_used_at: datetime | None
     revoked_at: datetime | None
 

@@ -19,12 +19,12 @@ from mcphost.catalog import service as catalog
 from mcphost.db.base import utcnow
 from mcphost.db.session import queue_after_commit
 from mcphost.errors import Conflict, Forbidden, NotFound
-from mcphost.events import Event
 from mcphost.models import DesiredState, Isolation, OrgRole, Server, ServerStatus, UsageEvent
 from mcphost.orgs.access import require_org_role
-from mcphost.orgs.repository import OrgRepository
 from mcphost.servers import keys, lifecycle_jobs
 from mcphost.servers.catalog_resolution import resolve
+from mcphost.servers.permissions import may_use
+from mcphost.servers.permissions import server_event as server_event
 from mcphost.servers.repository import ServerRepository
 from mcphost.servers.schemas import Resources, ServerCreate, ServerUpdate
 
@@ -47,11 +47,6 @@ async def _unique_slug(repository: ServerRepository, name: str) -> str:
     while await repository.slug_taken(slug):
         slug = f"{_slugify(name)[:53]}-{secrets.token_hex(3)}"
     return slug
-
-
-def server_event(kind: str, server: Server, **data: Any) -> Event:
-    payload = {"id": str(server.id), "slug": server.slug, "name": server.name, **data}
-    return Event(kind, payload, user_id=server.owner_user_id, org_id=server.org_id)
 
 
 def add_usage(session: AsyncSession, server: Server, kind: str, data: dict[str, Any] | None = None) -> None:
@@ -151,14 +146,28 @@ async def get_modifiable(session: AsyncSession, principal: Principal, server_id:
     return server
 
 
+async def get_invocable(session: AsyncSession, principal: Principal, server_id: uuid.UUID) -> Server:
+    """A server whose tools the principal may call: viewers of an organisation read its servers, members (and
+    above) call them, like the MCP endpoint (``gateway.access``) and the console's "try it" decide."""
+    server = await get_visible(session, principal, server_id)
+    if not await may_invoke(session, principal, server):
+        raise Forbidden(
+            "Viewers of an organisation can read its servers but not call their tools; ask an admin of the "
+            "organisation for the member role.",
+            code="insufficient_role",
+        )
+    return server
+
+
 async def may_modify(session: AsyncSession, principal: Principal, server: Server) -> bool:
     """Whether ``get_modifiable`` would let the principal change this (visible) server; one query at most."""
-    if principal.is_admin:
-        return True
-    if server.org_id is None:
-        return server.owner_user_id == principal.user_id
-    role = await OrgRepository(session).role_of(server.org_id, principal.user_id)
-    return role is not None and role.at_least(OrgRole.MEMBER)
+    return await may_use(session, principal.user, server, admin=principal.is_admin)
+
+
+async def may_invoke(session: AsyncSession, principal: Principal, server: Server) -> bool:
+    """Whether the principal may call this (visible) server's tools: the same rule as changing it (members
+    invoke, viewers only read)."""
+    return await may_use(session, principal.user, server, admin=principal.is_admin)
 
 
 async def list_servers(
@@ -206,9 +215,26 @@ async def update_server(
 
 async def delete_server(session: AsyncSession, principal: Principal, server_id: uuid.UUID) -> None:
     server = await get_modifiable(session, principal, server_id)
+    await remove_server(session, server)
+
+
+async def remove_server(session: AsyncSession, server: Server) -> None:
+    """The one way a server goes away: its node stops whatever still runs of it and removes its data (a teardown
+    job, in this transaction), the row goes, and the gateway ends its sessions once this commits."""
     await lifecycle_jobs.enqueue_teardown(session, server)
     await ServerRepository(session).delete(server)
     queue_after_commit(session, server_event("server.deleted", server))
+
+
+async def remove_servers_of(
+    session: AsyncSession, *, user_id: uuid.UUID | None = None, org_id: uuid.UUID | None = None
+) -> int:
+    """Delete every server an owner (a user personally, or an organisation) has, each through ``remove_server``;
+    the caller holds the owner's quota lock so no server is created meanwhile. Returns how many went."""
+    servers = await ServerRepository(session).owned(user_id=user_id, org_id=org_id, for_update=True)
+    for server in servers:
+        await remove_server(session, server)
+    return len(servers)
 
 
 async def set_desired(session: AsyncSession, principal: Principal, server_id: uuid.UUID, action: str) -> Server:

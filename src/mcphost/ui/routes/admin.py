@@ -115,6 +115,19 @@ async def enable_user(request: Request, user_id: uuid.UUID, _admin: ConsoleAdmin
     return await _user_row(request, session, user_id, UserUpdate(is_active=True))
 
 
+@router.post("/admin/users/{user_id}/delete")
+async def delete_user(request: Request, user_id: uuid.UUID, admin: ConsoleAdmin, session: SessionDep) -> Response:
+    """The button's confirmation says the account's servers go with it, so this deletes them (delete_servers)."""
+    user = await accounts.get_user(session, user_id)
+    email = user.email
+    removed = await accounts.delete_user(session, admin, user_id, delete_servers=True)
+    if not is_htmx(request):
+        return redirect(request, "/admin")
+    servers = f" and its {removed} server{'' if removed == 1 else 's'}" if removed else ""
+    done = f"{email}{servers} deleted."
+    return Response(status_code=200, headers={"HX-Trigger": json.dumps({"mcphost:done": done})})
+
+
 async def _job_row(request: Request, job: Job, done: str) -> Response:
     if not is_htmx(request):
         return redirect(request, "/admin")

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from mcphost.accounts import service
 from mcphost.accounts.schemas import Credentials
 from mcphost.api.deps import SESSION_COOKIE, PlatformDep, SessionDep, client_ip, set_session_cookie
-from mcphost.errors import AppError
+from mcphost.errors import AppError, Unauthorized
 from mcphost.platform import Platform
 from mcphost.ui.routing import ConsoleRoute, ConsoleUser, CsrfChecked, OptionalUser, redirect, safe_next
 from mcphost.ui.templating import render
@@ -111,13 +111,20 @@ async def signup(
     email: FormText = "",
     password: FormText = "",
 ) -> Response:
-    """Create the account and sign it in at once."""
+    """Create the account and sign it in at once. An email that already has an account is not changed (registering
+    does not say whether it had one); signing in then works only with that account's password."""
     try:
         credentials = _credentials(email, password)
         await service.register(session, platform.settings.auth, credentials.email, credentials.password)
         token, expires_at = await _open_session(request, session, platform, credentials)
     except AppError as exc:
         await session.rollback()
+        if exc.code == "invalid_credentials":
+            exc = Unauthorized(
+                "You could not be signed in with this email and password. If you already have an account with this "
+                "email, sign in with its password instead.",
+                code="invalid_credentials",
+            )
         return _form(request, "public/signup.html", email=email, next_url="/dashboard", error=exc)
     return _signed_in(request, platform, token, expires_at, "/dashboard")
 

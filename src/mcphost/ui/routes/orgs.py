@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from mcphost.accounts.principal import Principal
 from mcphost.api.deps import PlatformDep, SessionDep
-from mcphost.errors import ValidationFailed
+from mcphost.errors import Conflict, ValidationFailed
 from mcphost.models import OrgRole
 from mcphost.orgs import service
 from mcphost.orgs.schemas import MemberAdd, MemberUpdate, OrgCreate, OrgOut, OrgUpdate
@@ -45,6 +45,7 @@ async def _org_context(session: SessionDep, principal: Principal, org_id: uuid.U
         "may_manage": _may_manage(principal, org),
         "is_owner": owner,
         "grantable": [role for role in OrgRole if owner or role is not OrgRole.OWNER],
+        "server_count": await service.server_count(session, org_id) if owner else 0,
     }
 
 
@@ -142,6 +143,19 @@ async def rename(
 
 
 @router.post("/orgs/{org_id}/delete")
-async def delete(request: Request, org_id: uuid.UUID, principal: ConsoleUser, session: SessionDep) -> Response:
-    await service.delete_org(session, principal, org_id)
+async def delete(
+    request: Request, org_id: uuid.UUID, principal: ConsoleUser, session: SessionDep, delete_servers: FormText = ""
+) -> Response:
+    try:
+        await service.delete_org(session, principal, org_id, delete_servers=delete_servers == "on")
+    except Conflict as exc:
+        if exc.code != "org_has_servers":
+            raise
+        count = int(exc.details["servers"]) if isinstance(exc.details, dict) else 0
+        raise Conflict(
+            f"This organisation still has {service.servers_phrase(count)}, so it was not deleted. Tick “Also stop "
+            "and delete its servers” to delete them with it, or delete them first from the Servers page.",
+            code="org_has_servers",
+            details=exc.details,
+        ) from None
     return redirect(request, "/orgs")

@@ -28,12 +28,15 @@ TOKEN_LABELS = {"name": "Name", "scopes": "Scopes", "expires_in_days": "Expires"
 async def _tokens_context(
     session: SessionDep, platform: PlatformDep, principal: Principal, created: tuple[ApiToken, str] | None = None
 ) -> dict[str, Any]:
-    max_days = platform.settings.auth.max_token_days
+    auth = platform.settings.auth
+    default = token_service.default_days(auth)
     return {
         "tokens": await token_service.list_tokens(session, principal, include_revoked=False),
         "created": created,
         "scopes": [scope for scope in TokenScope if scope is not TokenScope.ADMIN or principal.user.is_admin],
-        "expiry_choices": [days for days in EXPIRY_CHOICES if days <= max_days] or [max_days],
+        "expiry_choices": sorted({days for days in EXPIRY_CHOICES if days <= auth.max_token_days} | {default}),
+        "default_expiry": default,
+        "never_allowed": auth.allow_non_expiring_tokens,
     }
 
 
@@ -60,11 +63,14 @@ async def profile_page(
     return await _page(request, session, platform, principal)
 
 
-def _expiry(value: str) -> int | str | None:
+def _expiry(value: str) -> dict[str, int | str | None]:
+    """The form's choice as the API takes it: left out (the default lifetime), null (never) or days."""
     value = value.strip()
-    if value in ("", "never"):
-        return None
-    return int(value) if value.isdigit() else value
+    if not value:
+        return {}
+    if value == "never":
+        return {"expires_in_days": None}
+    return {"expires_in_days": int(value) if value.isdigit() else value}
 
 
 @router.post("/profile/tokens")
@@ -77,9 +83,7 @@ async def create_token(
     scopes: Annotated[list[str] | None, Form(max_length=10)] = None,
     expires_in_days: FormText = "",
 ) -> Response:
-    data = validated(
-        TokenCreate, TOKEN_LABELS, name=name, scopes=scopes or [], expires_in_days=_expiry(expires_in_days)
-    )
+    data = validated(TokenCreate, TOKEN_LABELS, name=name, scopes=scopes or [], **_expiry(expires_in_days))
     created = await token_service.create_token(session, platform.keys, platform.settings.auth, principal, data)
     if not is_htmx(request):
         # A plain form post (no JavaScript) still has to show the secret once, so it gets the whole page.

@@ -109,6 +109,7 @@ async def tools(request: Request, server_id: uuid.UUID, principal: ConsoleUser, 
         "resources": capabilities.get("resources", []),
         "resource_templates": capabilities.get("resource_templates", []),
         "prompts": capabilities.get("prompts", []),
+        "may_invoke": await service.may_invoke(session, principal, server),
     }
     return render(request, "server/tools.html", context)
 
@@ -149,7 +150,7 @@ def _call_problem(request: Request, message: str, status_code: int) -> Response:
 
 @router.post("/servers/{server_id}/tools/call")
 async def call_tool(request: Request, server_id: uuid.UUID, principal: ConsoleUser, session: SessionDep) -> Response:
-    server = await service.get_visible(session, principal, server_id)
+    server = await service.get_invocable(session, principal, server_id)
     form = await request.form()
     name = str(form.get("tool") or "")
     tool = next((tool for tool in _tools(server) if tool.get("name") == name), None)
@@ -214,8 +215,13 @@ async def create_key(
 
 @router.post("/servers/{server_id}/keys/{key_id}/revoke")
 async def revoke_key(
-    request: Request, server_id: uuid.UUID, key_id: uuid.UUID, principal: ConsoleUser, session: SessionDep
+    request: Request,
+    server_id: uuid.UUID,
+    key_id: uuid.UUID,
+    principal: ConsoleUser,
+    session: SessionDep,
+    platform: PlatformDep,
 ) -> Response:
     server = await service.get_modifiable(session, principal, server_id)
-    await keys.revoke_key(session, server, key_id)
+    await keys.revoke_key(session, platform, server, str(key_id))
     return render(request, "server/keys_table.html", await _keys_context(session, principal, server))
