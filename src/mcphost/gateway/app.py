@@ -11,22 +11,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Final
 
-import orjson
-
 from mcphost.events import Event
 from mcphost.gateway import origins
 from mcphost.gateway.access import AccessResolver, Denied, Grant, RateLimiter
-from mcphost.gateway.asgi import BodyTooLarge, Disconnected, Receive, Scope, Send, headers_of, read_body, respond_json
-from mcphost.gateway.errors import GATEWAY_ERROR, error_body
+from mcphost.gateway.asgi import (
+    BodyTooLarge,
+    Disconnected,
+    Receive,
+    Scope,
+    Send,
+    header,
+    headers_of,
+    read_body,
+    respond_json,
+)
+from mcphost.gateway.errors import GATEWAY_ERROR, error_body, invalid_body
 from mcphost.gateway.session_era import SessionEra
 from mcphost.gateway.sessions import SessionStore
 from mcphost.gateway.stateless_era import StatelessEra
-from mcphost.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR
+from mcphost.mcp.jsonrpc import INTERNAL_ERROR, InvalidMessage, parse
 from mcphost.mcp.session import SUPPORTED_PROTOCOL_VERSIONS
+from mcphost.observability.context import request_id
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -36,6 +46,8 @@ log = logging.getLogger(__name__)
 PREFIX: Final = "/mcp/"
 REAP_INTERVAL_SECONDS: Final = 30.0
 SESSION_ERA_VERSIONS: Final = frozenset(version.encode() for version in SUPPORTED_PROTOCOL_VERSIONS)
+#: A client's X-Request-ID is used for a failure's record when it is this sane (as the API's middleware does).
+_REQUEST_ID: Final = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 
 
 class Gateway:
@@ -93,6 +105,22 @@ class Gateway:
     # -- requests -----------------------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._handle(scope, receive, send)
+        except Exception:  # a bug: logged under a request id the client is told, never a bare 500
+            await self._failed(scope, send)
+
+    async def _failed(self, scope: Scope, send: Send) -> None:
+        incoming = header(scope, b"x-request-id")
+        rid = incoming.decode("latin-1") if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id.set(rid)
+        log.exception("the MCP endpoint failed on %s %s (request %s)", scope["method"], scope["path"], rid)
+        body = error_body(INTERNAL_ERROR, f"Something went wrong on our side (request {rid}).", "internal_error")
+        body["error"]["data"]["request_id"] = rid
+        with contextlib.suppress(RuntimeError, OSError):  # the answer may have started already: nothing to add
+            await respond_json(send, 500, body, [(b"x-request-id", rid.encode())])
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         slug = scope["path"][len(PREFIX) :].rstrip("/")
         if not slug or "/" in slug:
             await respond_json(send, 404, error_body(GATEWAY_ERROR, "Use /mcp/{server-slug}.", "not_found"))
@@ -167,12 +195,9 @@ class Gateway:
             await respond_json(send, 415, body_error, cors)
             return
         try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            await respond_json(send, 400, error_body(PARSE_ERROR, f"Parse error: {exc}"), cors)
-            return
-        if type(document) is not dict and not (type(document) is list and document):
-            await respond_json(send, 400, error_body(INVALID_REQUEST, "Send one JSON-RPC message (an object)."), cors)
+            document = parse(body)
+        except InvalidMessage as exc:
+            await respond_json(send, 400, invalid_body(exc), cors)
             return
         version = headers.get(b"mcp-protocol-version")
         if version is not None and version not in SESSION_ERA_VERSIONS and b"mcp-session-id" not in headers:

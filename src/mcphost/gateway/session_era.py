@@ -17,7 +17,7 @@ import orjson
 
 from mcphost.errors import AppError
 from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, accepts_json, respond, respond_json, until_disconnected
-from mcphost.gateway.errors import GATEWAY_ERROR, error_body, respond_unavailable
+from mcphost.gateway.errors import GATEWAY_ERROR, error_body, invalid_body, respond_unavailable
 from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.sessions import GENERAL_STREAM, ClientSession, parse_event_id
 from mcphost.gateway.upstreams import instance_key, running_for
@@ -54,7 +54,7 @@ class SessionEra:
         try:
             kind = classify(document)
         except InvalidMessage as exc:
-            await respond_json(send, 400, error_body(INVALID_REQUEST, f"Invalid request: {exc}"), cors)
+            await respond_json(send, 400, invalid_body(exc, _id_of(document)), cors)
             return
         if kind == "request" and document["method"] == "initialize":
             await self._initialize(grant, document, send, cors)
@@ -220,7 +220,13 @@ class SessionEra:
         answers: list[Any] = []
         for message in batch:
             collector = _Collector()
-            if type(message) is dict and message.get("method") == "initialize":
+            if type(message) is not dict:  # [1], or a batch in the batch: each item gets its own error
+                try:
+                    classify(message)
+                except InvalidMessage as exc:
+                    answers.append(invalid_body(exc))
+                continue
+            if message.get("method") == "initialize":
                 answers.append(
                     error_body(INVALID_REQUEST, "initialize cannot be part of a batch.", None, message.get("id"))
                 )
@@ -275,6 +281,12 @@ class SessionEra:
             )
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
+
+
+def _id_of(message: Message) -> Any:
+    """The id of a message that failed validation, when it is one a client could match its answer to."""
+    request_id = message.get("id")
+    return request_id if type(request_id) in (int, str) else None
 
 
 class _Collector:
