@@ -25,6 +25,7 @@ from mcphost.gateway.asgi import (
     Receive,
     Scope,
     Send,
+    acceptable,
     header,
     headers_of,
     read_body,
@@ -127,10 +128,8 @@ class Gateway:
             return
         headers = headers_of(scope)
         cors = self.origins.check(headers)
-        if cors is None:
-            await respond_json(
-                send, 403, error_body(GATEWAY_ERROR, "This Host or Origin may not use the endpoint.", "origin")
-            )
+        if isinstance(cors, origins.Refusal):
+            await respond_json(send, cors.status, error_body(GATEWAY_ERROR, cors.message, cors.reason))
             return
         method = scope["method"]
         if method == "OPTIONS":
@@ -180,6 +179,10 @@ class Gateway:
     async def _post(
         self, grant: Grant, headers: dict[bytes, bytes], receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
     ) -> None:
+        if acceptable(headers.get(b"accept")) == (False, False):
+            message = "Answers are JSON or an event stream: send Accept: application/json, text/event-stream."
+            await respond_json(send, 406, error_body(GATEWAY_ERROR, message, "accept"), cors)
+            return
         limit = self.settings.max_message_bytes
         try:
             body = await read_body(receive, headers.get(b"content-length"), limit)
