@@ -38,6 +38,7 @@ from mcphost.gateway.stateless_era import StatelessEra
 from mcphost.mcp.jsonrpc import INTERNAL_ERROR, InvalidMessage, parse
 from mcphost.mcp.session import SUPPORTED_PROTOCOL_VERSIONS
 from mcphost.observability.context import request_id
+from mcphost.servers.service import secret_context
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -63,6 +64,10 @@ class Gateway:
         )
         self.origins = origins.OriginPolicy(platform.settings.effective_public_url, settings)
         self.session_era = SessionEra(self)
+        keys = platform.keys
+        platform.traces.redact_secrets_with(
+            lambda server_id, name, sealed: keys.secrets.decrypt(sealed, secret_context(server_id, name))
+        )
         self.stateless_era = StatelessEra(self)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -86,9 +91,12 @@ class Gateway:
 
     def _on_event(self, event: Event) -> None:
         self.access.invalidate(event.kind)
-        if event.kind == "server.deleted":
+        if event.kind in ("server.updated", "server.deleted"):
             with contextlib.suppress(KeyError, ValueError):
-                self.end_sessions_of(uuid.UUID(event.data["id"]))
+                server_id = uuid.UUID(event.data["id"])
+                self.platform.traces.forget_secrets(server_id)
+                if event.kind == "server.deleted":
+                    self.end_sessions_of(server_id)
 
     def end_sessions_of(self, server_id: uuid.UUID) -> None:
         for session in self.sessions.of_server(server_id):
