@@ -60,7 +60,9 @@ class Gateway:
         self.access = AccessResolver(platform)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.sessions = SessionStore(
-            max_per_server=settings.max_sessions_per_server, idle_seconds=settings.session_idle_seconds
+            max_per_server=settings.max_sessions_per_server,
+            max_per_credential=settings.sessions_per_credential,
+            idle_seconds=settings.session_idle_seconds,
         )
         self.origins = origins.OriginPolicy(platform.settings.effective_public_url, settings)
         self.session_era = SessionEra(self)

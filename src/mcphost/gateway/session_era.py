@@ -102,14 +102,7 @@ class SessionEra:
         version = requested if requested in SUPPORTED_PROTOCOL_VERSIONS else LATEST_PROTOCOL_VERSION
         capabilities = params.get("capabilities") if type(params.get("capabilities")) is dict else {}
         client_info = params.get("clientInfo") if type(params.get("clientInfo")) is dict else None
-        if gateway.sessions.full(grant.server_id):
-            body = error_body(GATEWAY_ERROR, "This server has too many open sessions; retry later.", "sessions")
-            await respond_json(
-                send,
-                503,
-                body,
-                [(b"retry-after", b"5"), *cors],
-            )
+        if not await self._room_for_session(grant, message["id"], send, cors):
             return
         session = gateway.sessions.create(
             server_id=grant.server_id,
@@ -137,6 +130,26 @@ class SessionEra:
             result["instructions"] = manifest.instructions
         answer = orjson.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result})
         await respond(send, 200, answer, [*JSON_HEADERS, (SESSION_HEADER, session.id.encode()), *cors])
+
+    async def _room_for_session(self, grant: Grant, request_id: Any, send: Send, cors: Cors) -> bool:
+        """Whether a new session fits under the server's cap and the credential's share of it; answers if not."""
+        sessions = self.gateway.sessions
+        held = sessions.held_by(grant.server_id, grant.principal)
+        if held >= sessions.max_per_credential:
+            message = (
+                f"This credential already holds {held} open sessions on this server, the most one credential may; "
+                "end some (DELETE with their Mcp-Session-Id) or wait until idle ones expire."
+            )
+            body = error_body(GATEWAY_ERROR, message, "sessions_per_credential", request_id)
+            await respond_json(send, 429, body, [(b"retry-after", b"30"), *cors])
+            return False
+        if sessions.full(grant.server_id):
+            message = "This server has too many open sessions; retry later."
+            await respond_json(
+                send, 503, error_body(GATEWAY_ERROR, message, "sessions", request_id), [(b"retry-after", b"5"), *cors]
+            )
+            return False
+        return True
 
     async def _bind(self, grant: Grant, session: ClientSession) -> Running:
         """The instance serving the session, started when needed; the session joins its relay."""
