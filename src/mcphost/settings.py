@@ -186,7 +186,10 @@ class GatewaySettings(BaseModel):
     )
     rate_limit_burst: int = Field(200, ge=1, description="Requests a credential may send at once above the rate.")
     session_idle_seconds: float = Field(
-        1800.0, gt=0, description="A client session unused this long is ended (and its per_session instance stopped)."
+        1800.0,
+        gt=0,
+        description="A client session unused this long is ended (and its per_user or per_session instance "
+        "stopped); a server's own idle_seconds overrides it.",
     )
     max_sessions_per_server: int = Field(
         1000, ge=1, description="Open client sessions per server; more get 503 until some end."
@@ -199,7 +202,11 @@ class GatewaySettings(BaseModel):
         "default: a quarter of it.",
     )
     max_instances_per_server: int = Field(
-        20, ge=1, description="Instances a per_user or per_session server may run at once."
+        20,
+        ge=1,
+        description="Instances a per_user or per_session server may run at once (a server's own max_instances "
+        "overrides it). At the cap a new client ends the least recently used idle instance; when none is idle, "
+        "it gets 503.",
     )
     event_buffer: int = Field(
         256, ge=0, description="Server messages kept per session for clients that resume with Last-Event-ID."

@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX: Final = "/mcp/"
-REAP_INTERVAL_SECONDS: Final = 30.0
+#: How often idle sessions and instances are looked for (a server's idle time may be as short as 10 s).
+REAP_INTERVAL_SECONDS: Final = 5.0
 SESSION_ERA_VERSIONS: Final = frozenset(version.encode() for version in SUPPORTED_PROTOCOL_VERSIONS)
 #: A client's X-Request-ID is used for a failure's record when it is this sane (as the API's middleware does).
 _REQUEST_ID: Final = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
@@ -80,6 +81,8 @@ class Gateway:
 
     async def start(self) -> None:
         self.platform.bus.fanout.add_listener(self._on_event)
+        if self.platform.agent is not None:
+            self.platform.agent.instances.on_ended(self._on_instance_ended)
         self._tasks = [asyncio.create_task(self._reap(), name="gateway-reaper")]
 
     async def stop(self) -> None:
@@ -97,12 +100,22 @@ class Gateway:
             with contextlib.suppress(KeyError, ValueError):
                 server_id = uuid.UUID(event.data["id"])
                 self.platform.traces.forget_secrets(server_id)
+                if self.platform.agent is not None:
+                    self.platform.agent.instances.forget_limits(server_id)
                 if event.kind == "server.deleted":
                     self.end_sessions_of(server_id)
 
     def end_sessions_of(self, server_id: uuid.UUID) -> None:
         for session in self.sessions.of_server(server_id):
             self.sessions.remove(session)
+
+    def _on_instance_ended(self, server_id: uuid.UUID, key: str) -> None:
+        """A per_session instance was ended by the pool (evicted at its server's cap, or idle): its session ends with
+        it (the client gets 404 and initialises a new one). Sessions of a per_user instance go on: their next
+        request starts it again."""
+        for session in self.sessions.of_server(server_id):
+            if session.upstream_key == key and key.startswith("session-"):
+                self.sessions.remove(session)
 
     async def _reap(self) -> None:
         interval = min(REAP_INTERVAL_SECONDS, self.settings.session_idle_seconds / 2)

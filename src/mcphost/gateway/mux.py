@@ -88,6 +88,11 @@ class UpstreamMux:
         self._seq = itertools.count(1)
         self._server_ids = itertools.count(1)
 
+    @property
+    def busy(self) -> bool:
+        """Whether a client request is in flight on this upstream."""
+        return bool(self._inflight)
+
     # -- client → server ---------------------------------------------------------------------------------------
 
     async def call(self, exchange: Exchange, method: str, params: dict[str, Any] | None, timeout: float) -> Message:

@@ -116,6 +116,8 @@ class SessionEra:
         session.upstream_key = instance_key(grant, session.id)
         try:
             running = await self._bind(grant, session)
+            if self.platform.agent is not None:  # the server's own idle time (read once per server, then cached)
+                session.idle_seconds = (await self.platform.agent.instances.limits(grant.server_id)).idle_seconds
         except AppError as exc:
             gateway.sessions.remove(session)
             await respond_unavailable(send, exc, message["id"], cors)

@@ -96,6 +96,8 @@ class ClientSession:
     client_capabilities: dict[str, Any]
     client_info: dict[str, Any]
     event_buffer: int
+    #: Ended when unused this long (the server's idle time, or the gateway's default).
+    idle_seconds: float = 1800.0
     last_used: float = field(default_factory=time.monotonic)
     streams: dict[int, EventStream] = field(default_factory=dict)
     inflight: dict[RequestId, Exchange] = field(default_factory=dict)
@@ -188,7 +190,7 @@ class SessionStore:
         return self._per_credential.get((server_id, principal), 0)
 
     def create(self, **fields: Any) -> ClientSession:
-        session = ClientSession(id=secrets.token_urlsafe(24), **fields)
+        session = ClientSession(id=secrets.token_urlsafe(24), idle_seconds=self.idle_seconds, **fields)
         self._sessions[session.id] = session
         self._per_server[session.server_id] = self._per_server.get(session.server_id, 0) + 1
         holder = (session.server_id, session.principal)
@@ -202,7 +204,7 @@ class SessionStore:
         session.close()
 
     def idle(self, now: float) -> list[ClientSession]:
-        return [s for s in self._sessions.values() if not s.inflight and now - s.last_used > self.idle_seconds]
+        return [s for s in self._sessions.values() if not s.inflight and now - s.last_used > s.idle_seconds]
 
     def of_server(self, server_id: uuid.UUID) -> list[ClientSession]:
         return [s for s in self._sessions.values() if s.server_id == server_id]
