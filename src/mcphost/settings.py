@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret.key"  # noqa: S105 (a file name)
@@ -211,13 +211,27 @@ class GatewaySettings(BaseModel):
     )
     rate_limit_burst: int = Field(200, ge=1, description="Requests a credential may send at once above the rate.")
     session_idle_seconds: float = Field(
-        1800.0, gt=0, description="A client session unused this long is ended (and its per_session instance stopped)."
+        1800.0,
+        gt=0,
+        description="A client session unused this long is ended (and its per_user or per_session instance "
+        "stopped); a server's own idle_seconds overrides it.",
     )
     max_sessions_per_server: int = Field(
         1000, ge=1, description="Open client sessions per server; more get 503 until some end."
     )
+    max_sessions_per_credential: int | None = Field(
+        None,
+        ge=1,
+        description="Open client sessions one credential (access key or user) may hold on one server; more get "
+        "429 until some end or expire, while other credentials still get in. Below max_sessions_per_server; "
+        "default: a quarter of it.",
+    )
     max_instances_per_server: int = Field(
-        20, ge=1, description="Instances a per_user or per_session server may run at once."
+        20,
+        ge=1,
+        description="Instances a per_user or per_session server may run at once (a server's own max_instances "
+        "overrides it). At the cap a new client ends the least recently used idle instance; when none is idle, "
+        "it gets 503.",
     )
     event_buffer: int = Field(
         256, ge=0, description="Server messages kept per session for clients that resume with Last-Event-ID."
@@ -228,6 +242,23 @@ class GatewaySettings(BaseModel):
         description="How long a checked credential is trusted before it is looked up again "
         "(revocations apply at once on this replica through events).",
     )
+
+    @model_validator(mode="after")
+    def _credential_below_server(self) -> GatewaySettings:
+        per_credential = self.max_sessions_per_credential
+        if per_credential is not None and 1 < self.max_sessions_per_server <= per_credential:
+            raise ValueError(
+                f"max_sessions_per_credential ({per_credential}) must be below max_sessions_per_server "
+                f"({self.max_sessions_per_server}), or one credential could take every session"
+            )
+        return self
+
+    @property
+    def sessions_per_credential(self) -> int:
+        """The effective per-credential cap (see ``max_sessions_per_credential``)."""
+        if self.max_sessions_per_credential is not None:
+            return self.max_sessions_per_credential
+        return max(1, self.max_sessions_per_server // 4)
 
 
 class TraceSettings(BaseModel):

@@ -60,17 +60,21 @@ async def test_per_session_servers_start_one_instance_per_session_and_stop_it_wi
     assert (await second.call("echo", text="still"))["result"]["content"][0]["text"] == "still"
 
 
-async def test_per_session_instances_are_capped(app: FastAPI, client: httpx.AsyncClient, owner: Account) -> None:
+async def test_per_session_instances_are_capped_by_ending_the_least_recently_used_idle_one(
+    app: FastAPI, client: httpx.AsyncClient, owner: Account
+) -> None:
     server, key = await hosted_with_key(client, owner, isolation="per_session")
-    for _ in range(3):
-        await McpHttp(client, server["slug"], key).initialize()
+    sessions = [McpHttp(client, server["slug"], key) for _ in range(3)]
+    for session in sessions:
+        await session.initialize()
 
-    refused = await McpHttp(client, server["slug"], key).post(
-        {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25"}}
-    )
+    newcomer = McpHttp(client, server["slug"], key)
+    await newcomer.initialize()  # at the cap (3): the oldest idle session's instance makes room
+    evicted = await sessions[0].post({"jsonrpc": "2.0", "id": 5, "method": "tools/list"})
 
-    assert refused.status_code == 503
-    assert "3 instances" in refused.json()["error"]["message"]
+    assert evicted.status_code == 404
+    assert (await newcomer.call("echo", text="in"))["result"]["content"][0]["text"] == "in"
+    await eventually(lambda: _count(app), lambda count: count == 4, what="the evicted instance to stop")
 
 
 async def test_per_user_servers_give_each_principal_its_own_instance(

@@ -11,22 +11,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Final
 
-import orjson
-
 from mcphost.events import Event
 from mcphost.gateway import origins
 from mcphost.gateway.access import AccessResolver, Denied, Grant, RateLimiter
-from mcphost.gateway.asgi import BodyTooLarge, Disconnected, Receive, Scope, Send, headers_of, read_body, respond_json
-from mcphost.gateway.errors import GATEWAY_ERROR, error_body
+from mcphost.gateway.asgi import (
+    BodyTooLarge,
+    Disconnected,
+    Receive,
+    Scope,
+    Send,
+    acceptable,
+    header,
+    headers_of,
+    read_body,
+    respond_json,
+)
+from mcphost.gateway.errors import GATEWAY_ERROR, error_body, invalid_body
 from mcphost.gateway.session_era import SessionEra
 from mcphost.gateway.sessions import SessionStore
 from mcphost.gateway.stateless_era import StatelessEra
-from mcphost.mcp.jsonrpc import INVALID_REQUEST, PARSE_ERROR
+from mcphost.mcp.jsonrpc import INTERNAL_ERROR, InvalidMessage, parse
 from mcphost.mcp.session import SUPPORTED_PROTOCOL_VERSIONS
+from mcphost.observability.context import request_id
+from mcphost.servers.service import secret_context
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -34,8 +46,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX: Final = "/mcp/"
-REAP_INTERVAL_SECONDS: Final = 30.0
+#: How often idle sessions and instances are looked for (a server's idle time may be as short as 10 s).
+REAP_INTERVAL_SECONDS: Final = 5.0
 SESSION_ERA_VERSIONS: Final = frozenset(version.encode() for version in SUPPORTED_PROTOCOL_VERSIONS)
+#: A client's X-Request-ID is used for a failure's record when it is this sane (as the API's middleware does).
+_REQUEST_ID: Final = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
 
 
 class Gateway:
@@ -46,10 +61,16 @@ class Gateway:
         self.access = AccessResolver(platform)
         self.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.sessions = SessionStore(
-            max_per_server=settings.max_sessions_per_server, idle_seconds=settings.session_idle_seconds
+            max_per_server=settings.max_sessions_per_server,
+            max_per_credential=settings.sessions_per_credential,
+            idle_seconds=settings.session_idle_seconds,
         )
         self.origins = origins.OriginPolicy(platform.settings.effective_public_url, settings)
         self.session_era = SessionEra(self)
+        keys = platform.keys
+        platform.traces.redact_secrets_with(
+            lambda server_id, name, sealed: keys.secrets.decrypt(sealed, secret_context(server_id, name))
+        )
         self.stateless_era = StatelessEra(self)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -60,6 +81,8 @@ class Gateway:
 
     async def start(self) -> None:
         self.platform.bus.fanout.add_listener(self._on_event)
+        if self.platform.agent is not None:
+            self.platform.agent.instances.on_ended(self._on_instance_ended)
         self._tasks = [asyncio.create_task(self._reap(), name="gateway-reaper")]
 
     async def stop(self) -> None:
@@ -73,13 +96,26 @@ class Gateway:
 
     def _on_event(self, event: Event) -> None:
         self.access.invalidate(event.kind)
-        if event.kind == "server.deleted":
+        if event.kind in ("server.updated", "server.deleted"):
             with contextlib.suppress(KeyError, ValueError):
-                self.end_sessions_of(uuid.UUID(event.data["id"]))
+                server_id = uuid.UUID(event.data["id"])
+                self.platform.traces.forget_secrets(server_id)
+                if self.platform.agent is not None:
+                    self.platform.agent.instances.forget_limits(server_id)
+                if event.kind == "server.deleted":
+                    self.end_sessions_of(server_id)
 
     def end_sessions_of(self, server_id: uuid.UUID) -> None:
         for session in self.sessions.of_server(server_id):
             self.sessions.remove(session)
+
+    def _on_instance_ended(self, server_id: uuid.UUID, key: str) -> None:
+        """A per_session instance was ended by the pool (evicted at its server's cap, or idle): its session ends with
+        it (the client gets 404 and initialises a new one). Sessions of a per_user instance go on: their next
+        request starts it again."""
+        for session in self.sessions.of_server(server_id):
+            if session.upstream_key == key and key.startswith("session-"):
+                self.sessions.remove(session)
 
     async def _reap(self) -> None:
         interval = min(REAP_INTERVAL_SECONDS, self.settings.session_idle_seconds / 2)
@@ -93,16 +129,30 @@ class Gateway:
     # -- requests -----------------------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._handle(scope, receive, send)
+        except Exception:  # a bug: logged under a request id the client is told, never a bare 500
+            await self._failed(scope, send)
+
+    async def _failed(self, scope: Scope, send: Send) -> None:
+        incoming = header(scope, b"x-request-id")
+        rid = incoming.decode("latin-1") if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id.set(rid)
+        log.exception("the MCP endpoint failed on %s %s (request %s)", scope["method"], scope["path"], rid)
+        body = error_body(INTERNAL_ERROR, f"Something went wrong on our side (request {rid}).", "internal_error")
+        body["error"]["data"]["request_id"] = rid
+        with contextlib.suppress(RuntimeError, OSError):  # the answer may have started already: nothing to add
+            await respond_json(send, 500, body, [(b"x-request-id", rid.encode())])
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         slug = scope["path"][len(PREFIX) :].rstrip("/")
         if not slug or "/" in slug:
             await respond_json(send, 404, error_body(GATEWAY_ERROR, "Use /mcp/{server-slug}.", "not_found"))
             return
         headers = headers_of(scope)
         cors = self.origins.check(headers)
-        if cors is None:
-            await respond_json(
-                send, 403, error_body(GATEWAY_ERROR, "This Host or Origin may not use the endpoint.", "origin")
-            )
+        if isinstance(cors, origins.Refusal):
+            await respond_json(send, cors.status, error_body(GATEWAY_ERROR, cors.message, cors.reason))
             return
         method = scope["method"]
         if method == "OPTIONS":
@@ -152,6 +202,10 @@ class Gateway:
     async def _post(
         self, grant: Grant, headers: dict[bytes, bytes], receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
     ) -> None:
+        if acceptable(headers.get(b"accept")) == (False, False):
+            message = "Answers are JSON or an event stream: send Accept: application/json, text/event-stream."
+            await respond_json(send, 406, error_body(GATEWAY_ERROR, message, "accept"), cors)
+            return
         limit = self.settings.max_message_bytes
         try:
             body = await read_body(receive, headers.get(b"content-length"), limit)
@@ -167,12 +221,9 @@ class Gateway:
             await respond_json(send, 415, body_error, cors)
             return
         try:
-            document = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            await respond_json(send, 400, error_body(PARSE_ERROR, f"Parse error: {exc}"), cors)
-            return
-        if type(document) is not dict and not (type(document) is list and document):
-            await respond_json(send, 400, error_body(INVALID_REQUEST, "Send one JSON-RPC message (an object)."), cors)
+            document = parse(body)
+        except InvalidMessage as exc:
+            await respond_json(send, 400, invalid_body(exc), cors)
             return
         version = headers.get(b"mcp-protocol-version")
         if version is not None and version not in SESSION_ERA_VERSIONS and b"mcp-session-id" not in headers:

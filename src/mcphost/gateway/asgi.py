@@ -50,8 +50,60 @@ def headers_of(scope: Scope) -> dict[bytes, bytes]:
 
 def accepts_json(headers: dict[bytes, bytes]) -> bool:
     """Whether the client takes an ``application/json`` answer (no Accept header means yes)."""
-    accept = headers.get(b"accept", b"application/json")
-    return b"application/json" in accept or b"*/*" in accept
+    return acceptable(headers.get(b"accept"))[0]
+
+
+def acceptable(accept: bytes | None) -> tuple[bool, bool]:
+    """Whether an Accept header admits ``application/json`` and ``text/event-stream`` answers (the two an MCP
+    endpoint gives); no header (or an empty one) admits both. Media ranges and ``q=0`` count, the most specific
+    range winning. Clients send the same few values, so answers are remembered."""
+    if accept is None or not accept.strip():
+        return True, True
+    known = _ACCEPTABLE.get(accept)
+    if known is None:
+        if len(_ACCEPTABLE) >= _ACCEPTABLE_KEPT:
+            _ACCEPTABLE.clear()
+        ranges = _media_ranges(accept)
+        known = _ACCEPTABLE[accept] = (
+            _admits(ranges, b"application", b"json"),
+            _admits(ranges, b"text", b"event-stream"),
+        )
+    return known
+
+
+_ACCEPTABLE: dict[bytes, tuple[bool, bool]] = {}
+_ACCEPTABLE_KEPT: Final = 256
+
+
+def _media_ranges(accept: bytes) -> list[tuple[bytes, bytes, bool]]:
+    """(type, subtype, acceptable) per media range of an Accept header; ``q=0`` means not acceptable."""
+    ranges = []
+    for part in accept.lower().split(b","):
+        media, *params = part.split(b";")
+        kind, _, subtype = media.strip().partition(b"/")
+        refused = any(
+            name.strip() == b"q" and value.strip().rstrip(b"0").rstrip(b".") in (b"", b"0")
+            for name, _, value in (param.partition(b"=") for param in params)
+        )
+        if kind:
+            ranges.append((kind, subtype.strip() or b"*", not refused))
+    return ranges
+
+
+def _admits(ranges: list[tuple[bytes, bytes, bool]], kind: bytes, subtype: bytes) -> bool:
+    best, admitted = -1, False
+    for range_kind, range_subtype, ok in ranges:
+        if range_kind == kind and range_subtype == subtype:
+            specificity = 2
+        elif range_kind == kind and range_subtype == b"*":
+            specificity = 1
+        elif range_kind == b"*" and range_subtype == b"*":
+            specificity = 0
+        else:
+            continue
+        if specificity > best:
+            best, admitted = specificity, ok
+    return admitted
 
 
 async def read_body(receive: Receive, declared: bytes | None, limit: int) -> bytes:

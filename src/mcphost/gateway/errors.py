@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from mcphost.errors import AppError
 from mcphost.gateway.asgi import Send, respond_json
+from mcphost.mcp.jsonrpc import PARSE_ERROR, InvalidMessage
 
 GATEWAY_ERROR: Final = -32000
 
@@ -16,6 +17,12 @@ def error_body(code: int, message: str, reason: str | None = None, request_id: A
     if reason is not None:
         error["data"] = {"reason": reason}
     return {"jsonrpc": "2.0", "id": request_id, "error": error}
+
+
+def invalid_body(exc: InvalidMessage, request_id: Any = None) -> dict[str, Any]:
+    """The answer to a body that is not JSON (-32700) or not a JSON-RPC message (-32600)."""
+    what = "Parse error" if exc.code == PARSE_ERROR else "Invalid request"
+    return error_body(exc.code, f"{what}: {exc}.", None, request_id)
 
 
 async def respond_unavailable(send: Send, exc: AppError, request_id: Any, cors: list[tuple[bytes, bytes]]) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mcphost.accounts.principal import Principal
 from mcphost.api.deps import InvokePrincipal, SessionDep
@@ -18,9 +18,10 @@ from mcphost.errors import Conflict
 from mcphost.gateway.access import Grant
 from mcphost.gateway.app import Gateway
 from mcphost.gateway.mux import Exchange
-from mcphost.gateway.relay import call_upstream, trace_of
+from mcphost.gateway.relay import call_upstream, encoded, trace_of
 from mcphost.gateway.sessions import StatelessSession
 from mcphost.gateway.upstreams import UpstreamUnavailable, instance_key, running_for
+from mcphost.mcp.jsonrpc import MAX_DEPTH, check_depth
 from mcphost.models import Server
 from mcphost.servers import service
 
@@ -48,7 +49,15 @@ class InvokeIn(BaseModel):
     )
 
     method: InvocableMethod = Field(description="The MCP method: requests of the server's features.")
-    params: dict[str, Any] | None = Field(None, description="The request's params, as the MCP method defines them.")
+    params: dict[str, Any] | None = Field(
+        None, description=f"The request's params, as the MCP method defines them (at most {MAX_DEPTH} levels deep)."
+    )
+
+    @field_validator("params")
+    @classmethod
+    def _relayable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        check_depth(value, level=2)  # the params of the request message relayed
+        return value
 
 
 class InvokeOut(BaseModel):
@@ -94,6 +103,7 @@ async def invoke_server(
     timeout = gateway.settings.request_timeout_seconds
     answer = await call_upstream(running.mux, Exchange(context, 1), method, params, timeout)
     duration = time.perf_counter() - started
-    sizes = len(orjson.dumps(message)), len(orjson.dumps(answer))
+    answer, body = encoded(answer, method)
+    sizes = len(orjson.dumps(message)), len(body)
     gateway.platform.traces.record(trace_of(grant, context, message, answer, started_at, duration, *sizes))
     return InvokeOut(result=answer.get("result"), error=answer.get("error"), duration_ms=round(duration * 1000, 3))

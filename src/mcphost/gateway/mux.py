@@ -102,6 +102,11 @@ class UpstreamMux:
         self.tool_headers: Any = None
         self.tools_generation = 0
 
+    @property
+    def busy(self) -> bool:
+        """Whether a client request is in flight on this upstream."""
+        return bool(self._inflight)
+
     # -- client → server ---------------------------------------------------------------------------------------
 
     async def call(

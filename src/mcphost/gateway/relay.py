@@ -81,7 +81,7 @@ async def relay(
     started = time.perf_counter()
     answer = await call_upstream(mux, exchange, method, params, timeout, transform)
     duration = time.perf_counter() - started
-    body = orjson.dumps(answer)
+    answer, body = encoded(answer, method)
     stream = exchange.stream
     if stream is None:
         if json_ok:
@@ -144,6 +144,16 @@ def http_status(answer: Message, statuses: Mapping[int, int]) -> int:
     if type(error) is dict:
         return statuses.get(error.get("code"), 200)  # type: ignore[arg-type]
     return 200
+
+
+def encoded(answer: Message, method: str) -> tuple[Message, bytes]:
+    """The answer and its JSON; an error in its place when the server's answer cannot be written back as JSON
+    (orjson reads 1024 levels of nesting but writes at most 254: a hostile server may answer that deep)."""
+    try:
+        return answer, orjson.dumps(answer)
+    except orjson.JSONEncodeError as exc:
+        failed = _error(answer.get("id"), UPSTREAM_FAILED, f"The server's answer to {method} cannot be relayed: {exc}.")
+        return failed, orjson.dumps(failed)
 
 
 def trace_of(

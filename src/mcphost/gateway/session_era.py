@@ -17,7 +17,7 @@ import orjson
 
 from mcphost.errors import AppError
 from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, accepts_json, respond, respond_json, until_disconnected
-from mcphost.gateway.errors import GATEWAY_ERROR, error_body, respond_unavailable
+from mcphost.gateway.errors import GATEWAY_ERROR, error_body, invalid_body, respond_unavailable
 from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.sessions import GENERAL_STREAM, ClientSession, parse_event_id
 from mcphost.gateway.upstreams import instance_key, running_for
@@ -54,7 +54,7 @@ class SessionEra:
         try:
             kind = classify(document)
         except InvalidMessage as exc:
-            await respond_json(send, 400, error_body(INVALID_REQUEST, f"Invalid request: {exc}"), cors)
+            await respond_json(send, 400, invalid_body(exc, _id_of(document)), cors)
             return
         if kind == "request" and document["method"] == "initialize":
             await self._initialize(grant, document, send, cors)
@@ -102,14 +102,7 @@ class SessionEra:
         version = requested if requested in SUPPORTED_PROTOCOL_VERSIONS else LATEST_PROTOCOL_VERSION
         capabilities = params.get("capabilities") if type(params.get("capabilities")) is dict else {}
         client_info = params.get("clientInfo") if type(params.get("clientInfo")) is dict else None
-        if gateway.sessions.full(grant.server_id):
-            body = error_body(GATEWAY_ERROR, "This server has too many open sessions; retry later.", "sessions")
-            await respond_json(
-                send,
-                503,
-                body,
-                [(b"retry-after", b"5"), *cors],
-            )
+        if not await self._room_for_session(grant, message["id"], send, cors):
             return
         session = gateway.sessions.create(
             server_id=grant.server_id,
@@ -123,6 +116,8 @@ class SessionEra:
         session.upstream_key = instance_key(grant, session.id)
         try:
             running = await self._bind(grant, session)
+            if self.platform.agent is not None:  # the server's own idle time (read once per server, then cached)
+                session.idle_seconds = (await self.platform.agent.instances.limits(grant.server_id)).idle_seconds
         except AppError as exc:
             gateway.sessions.remove(session)
             await respond_unavailable(send, exc, message["id"], cors)
@@ -137,6 +132,26 @@ class SessionEra:
             result["instructions"] = manifest.instructions
         answer = orjson.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result})
         await respond(send, 200, answer, [*JSON_HEADERS, (SESSION_HEADER, session.id.encode()), *cors])
+
+    async def _room_for_session(self, grant: Grant, request_id: Any, send: Send, cors: Cors) -> bool:
+        """Whether a new session fits under the server's cap and the credential's share of it; answers if not."""
+        sessions = self.gateway.sessions
+        held = sessions.held_by(grant.server_id, grant.principal)
+        if held >= sessions.max_per_credential:
+            message = (
+                f"This credential already holds {held} open sessions on this server, the most one credential may; "
+                "end some (DELETE with their Mcp-Session-Id) or wait until idle ones expire."
+            )
+            body = error_body(GATEWAY_ERROR, message, "sessions_per_credential", request_id)
+            await respond_json(send, 429, body, [(b"retry-after", b"30"), *cors])
+            return False
+        if sessions.full(grant.server_id):
+            message = "This server has too many open sessions; retry later."
+            await respond_json(
+                send, 503, error_body(GATEWAY_ERROR, message, "sessions", request_id), [(b"retry-after", b"5"), *cors]
+            )
+            return False
+        return True
 
     async def _bind(self, grant: Grant, session: ClientSession) -> Running:
         """The instance serving the session, started when needed; the session joins its relay."""
@@ -220,7 +235,13 @@ class SessionEra:
         answers: list[Any] = []
         for message in batch:
             collector = _Collector()
-            if type(message) is dict and message.get("method") == "initialize":
+            if type(message) is not dict:  # [1], or a batch in the batch: each item gets its own error
+                try:
+                    classify(message)
+                except InvalidMessage as exc:
+                    answers.append(invalid_body(exc))
+                continue
+            if message.get("method") == "initialize":
                 answers.append(
                     error_body(INVALID_REQUEST, "initialize cannot be part of a batch.", None, message.get("id"))
                 )
@@ -275,6 +296,12 @@ class SessionEra:
             )
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
+
+
+def _id_of(message: Message) -> Any:
+    """The id of a message that failed validation, when it is one a client could match its answer to."""
+    request_id = message.get("id")
+    return request_id if type(request_id) in (int, str) else None
 
 
 class _Collector:

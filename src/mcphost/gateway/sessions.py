@@ -96,6 +96,8 @@ class ClientSession:
     client_capabilities: dict[str, Any]
     client_info: dict[str, Any]
     event_buffer: int
+    #: Ended when unused this long (the server's idle time, or the gateway's default).
+    idle_seconds: float = 1800.0
     last_used: float = field(default_factory=time.monotonic)
     streams: dict[int, EventStream] = field(default_factory=dict)
     inflight: dict[RequestId, Exchange] = field(default_factory=dict)
@@ -164,13 +166,15 @@ class StatelessSession:
 
 
 class SessionStore:
-    """The open sessions of this gateway, capped per server, ended when idle."""
+    """The open sessions of this gateway, capped per server and per credential on a server, ended when idle."""
 
-    def __init__(self, *, max_per_server: int, idle_seconds: float) -> None:
+    def __init__(self, *, max_per_server: int, max_per_credential: int, idle_seconds: float) -> None:
         self.max_per_server = max_per_server
+        self.max_per_credential = max_per_credential
         self.idle_seconds = idle_seconds
         self._sessions: dict[str, ClientSession] = {}
         self._per_server: dict[uuid.UUID, int] = {}
+        self._per_credential: dict[tuple[uuid.UUID, str], int] = {}
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -181,26 +185,37 @@ class SessionStore:
     def full(self, server_id: uuid.UUID) -> bool:
         return self._per_server.get(server_id, 0) >= self.max_per_server
 
+    def held_by(self, server_id: uuid.UUID, principal: str) -> int:
+        """The sessions a credential (``key:…`` or ``user:…``) holds on a server."""
+        return self._per_credential.get((server_id, principal), 0)
+
     def create(self, **fields: Any) -> ClientSession:
-        session = ClientSession(id=secrets.token_urlsafe(24), **fields)
+        session = ClientSession(id=secrets.token_urlsafe(24), idle_seconds=self.idle_seconds, **fields)
         self._sessions[session.id] = session
         self._per_server[session.server_id] = self._per_server.get(session.server_id, 0) + 1
+        holder = (session.server_id, session.principal)
+        self._per_credential[holder] = self._per_credential.get(holder, 0) + 1
         return session
 
     def remove(self, session: ClientSession) -> None:
         if self._sessions.pop(session.id, None) is not None:
-            count = self._per_server.get(session.server_id, 1) - 1
-            if count:
-                self._per_server[session.server_id] = count
-            else:
-                self._per_server.pop(session.server_id, None)
+            _decrement(self._per_server, session.server_id)
+            _decrement(self._per_credential, (session.server_id, session.principal))
         session.close()
 
     def idle(self, now: float) -> list[ClientSession]:
-        return [s for s in self._sessions.values() if not s.inflight and now - s.last_used > self.idle_seconds]
+        return [s for s in self._sessions.values() if not s.inflight and now - s.last_used > s.idle_seconds]
 
     def of_server(self, server_id: uuid.UUID) -> list[ClientSession]:
         return [s for s in self._sessions.values() if s.server_id == server_id]
 
     def all(self) -> list[ClientSession]:
         return list(self._sessions.values())
+
+
+def _decrement(counts: dict[Any, int], key: Any) -> None:
+    count = counts.get(key, 1) - 1
+    if count:
+        counts[key] = count
+    else:
+        counts.pop(key, None)

@@ -13,13 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from mcphost.gateway.asgi import JSON_HEADERS, Headers, Send
 from mcphost.gateway.input_required import ABSENT, InputSession, PendingRequest, PendingRequests, StateRefused
 from mcphost.gateway.input_required import check_input_responses as checked_responses
 from mcphost.gateway.mux import Exchange
-from mcphost.gateway.relay import REQUEST_TIMEOUT, call_upstream, http_status, trace_of, write_stream
+from mcphost.gateway.relay import REQUEST_TIMEOUT, call_upstream, encoded, http_status, trace_of, write_stream
 from mcphost.mcp.jsonrpc import INTERNAL_ERROR, JsonRpcError, Message, error_response
 
 if TYPE_CHECKING:
@@ -133,7 +131,7 @@ async def relay_in_rounds(
         answer = error_response(request_id, exc.error)
     except JsonRpcError as exc:
         answer = error_response(request_id, exc)
-    body = orjson.dumps(answer)
+    answer, body = encoded(answer, method)
     if pending is not None and pending.exchange is not None and pending.exchange.on_stream is not None:
         await round_.finish(pending.exchange, answer, body, statuses)
     else:

@@ -59,6 +59,13 @@ class Server(IdMixin, TimestampMixin, Base):
     resources: Mapped[dict[str, Any]] = mapped_column(default=dict)
     network: Mapped[str] = mapped_column(sa.String(16), default="default")
     isolation: Mapped[Isolation] = mapped_column(enum_column(Isolation), default=Isolation.SHARED)
+    #: per_user/per_session: instances at once (None: the gateway's default); at the cap the least recently used
+    #: idle one is ended for a new client.
+    max_instances: Mapped[int | None] = mapped_column(default=None)
+    #: A client session (and its per_user/per_session instance) unused this long is ended (None: the default).
+    idle_seconds: Mapped[int | None] = mapped_column(default=None)
+    #: Instances ended at the cap to make room for a new client, since the server was created.
+    evictions: Mapped[int] = mapped_column(default=0, server_default="0")
     desired_state: Mapped[DesiredState] = mapped_column(enum_column(DesiredState), default=DesiredState.RUNNING)
     status: Mapped[ServerStatus] = mapped_column(enum_column(ServerStatus), default=ServerStatus.PENDING)
     status_reason: Mapped[str | None] = mapped_column(sa.Text, default=None)

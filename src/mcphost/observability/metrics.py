@@ -63,6 +63,12 @@ class Metrics:
             ["server", "method", "outcome"],
             registry=self.registry,
         )
+        self.instance_evictions = Counter(
+            "mcphost_instance_evictions",
+            "Idle per_user or per_session instances ended at the server's cap to let a new client in.",
+            ["server"],
+            registry=self.registry,
+        )
         self.gateway_traces_dropped = Counter(
             "mcphost_gateway_traces_dropped",
             "Invocation records dropped because the trace buffer was full.",

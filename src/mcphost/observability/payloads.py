@@ -1,5 +1,6 @@
-"""What of a request's params or an answer's result is kept in an invocation record: secrets redacted, text
-that no database can store cleaned, and at most a budget of characters (longer payloads keep a preview).
+"""What of a request's params or an answer's result is kept in an invocation record: secrets redacted (the values
+of secret-looking keys, and known secret values wherever they appear), text that no database can store cleaned,
+and at most a budget of characters (longer payloads keep a preview).
 
 The walk is bounded in depth and in work: once the budget is spent it stops, so a multi-megabyte result costs
 no more to record than one a little over the budget."""
@@ -10,6 +11,8 @@ import functools
 import itertools
 import math
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -57,17 +60,39 @@ def clean_text(value: str, limit: int | None = None) -> str:
     return value.replace("\x00", "") if "\x00" in value else value
 
 
+@dataclass(frozen=True, slots=True)
+class KnownSecrets:
+    """Secret values to redact wherever they appear: one pattern matching any of them."""
+
+    pattern: re.Pattern[str]
+    longest: int
+
+    @classmethod
+    def of(cls, values: Iterable[str], min_chars: int) -> KnownSecrets | None:
+        """The values of at least ``min_chars`` characters (shorter ones would redact everyday text); None when
+        none is left. Longest first, so a secret that contains another is redacted whole."""
+        kept = sorted({value for value in values if len(value) >= min_chars}, key=len, reverse=True)
+        if not kept:
+            return None
+        return cls(re.compile("|".join(map(re.escape, kept))), len(kept[0]))
+
+    def redact(self, text: str) -> str:
+        return self.pattern.sub(REDACTED, text)
+
+
 class _Walk:
     """One pass over a payload. ``spent`` is a lower bound of the length of the JSON text written so far (each
     character counted where it appears: a closing bracket when its container ends), so once it exceeds the
-    budget the first ``budget`` characters of the JSON of what was kept are the payload's own."""
+    budget the first ``budget`` characters of the JSON of what was kept are the payload's own. With ``secrets``,
+    known secret values are replaced in every string (keys included)."""
 
-    __slots__ = ("budget", "exhausted", "spent")
+    __slots__ = ("budget", "exhausted", "secrets", "spent")
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, secrets: KnownSecrets | None = None) -> None:
         self.budget = budget
         self.spent = 0
         self.exhausted = False
+        self.secrets = secrets
 
     def take(self, chars: int) -> None:
         self.spent += chars
@@ -79,7 +104,10 @@ class _Walk:
             self.take(4)
             return value
         if isinstance(value, str):
-            kept = clean_text(value, max(0, self.budget - self.spent) + 1)
+            limit = max(0, self.budget - self.spent) + 1
+            if self.secrets is not None:  # searched past the cut too, so a secret the cut would halve goes whole
+                value = self.secrets.redact(value[: limit + self.secrets.longest])
+            kept = clean_text(value, limit)
             self.take(len(kept) + 2)
             return kept
         if isinstance(value, int):
@@ -103,7 +131,7 @@ class _Walk:
         for key, item in value.items():
             if self.exhausted:
                 break
-            name = clean_text(str(key))
+            name = clean_text(self.secrets.redact(str(key)) if self.secrets is not None else str(key))
             self.take(len(name) + 3 + bool(kept))  # "name": and the comma before all but the first
             if is_secret_name(name):
                 self.take(len(REDACTED) + 2)
@@ -131,12 +159,13 @@ def redact(value: Any) -> Any:
     return _Walk(budget=_INT64).value(value, 0)
 
 
-def capped(value: Any, max_chars: int) -> Any:
+def capped(value: Any, max_chars: int, secrets: KnownSecrets | None = None) -> Any:
     """The redacted payload if its JSON has at most ``max_chars`` characters, else
-    ``{"_truncated": true, "preview": <its first max_chars characters of JSON>}``. None stays None."""
+    ``{"_truncated": true, "preview": <its first max_chars characters of JSON>}``. None stays None. ``secrets``
+    are redacted wherever they appear."""
     if value is None:
         return None
-    walk = _Walk(budget=max_chars)
+    walk = _Walk(budget=max_chars, secrets=secrets)
     kept = walk.value(value, 0)
     if walk.exhausted:
         # What was kept is longer than the budget, so the preview holds nothing but the payload's own text.

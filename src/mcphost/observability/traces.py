@@ -4,6 +4,13 @@ The gateway calls ``TraceRecorder.record`` once per answered request. That only 
 (a full buffer drops the new record and counts it), so it costs the request next to nothing. A background loop
 does everything else in batches: Prometheus observations, redaction and capping of params and results, and
 one multi-row INSERT per chunk. A batch that cannot be written is logged and dropped; the loop carries on.
+
+Redaction is by key (the values of secret-looking keys) and by value: a server's own secret values (its secret
+variables, and its plain variables and config values whose names look secret) are replaced wherever they appear,
+so a tool that prints its environment does not put the server's keys into the record. Values shorter than
+``MIN_SECRET_CHARS`` are not redacted by value: a secret "on" or "1234" would blank out everyday text, and one
+that short protects nothing anyway. A server's values are loaded once, when a batch first needs them, and kept
+until the server changes (``forget_secrets``).
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ import logging
 import math
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from prometheus_client import Counter, Histogram
@@ -24,17 +32,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mcphost.db.session import Database
 from mcphost.models import InvocationRecord, Server, ServerAccessKey, User
 from mcphost.observability.metrics import Metrics
-from mcphost.observability.payloads import capped, clean_text
+from mcphost.observability.payloads import KnownSecrets, capped, clean_text, is_secret_name
+from mcphost.security.secretbox import SecretDecryptionError
 from mcphost.services.loop import ServiceLoop
 from mcphost.settings import TraceSettings
 
-__all__ = ["Invocation", "TraceRecorder", "is_error", "metric_method"]
+__all__ = ["MIN_SECRET_CHARS", "Invocation", "SecretReader", "TraceRecorder", "is_error", "metric_method"]
 
 log = logging.getLogger(__name__)
 
 BATCH = 5000  # records taken from the buffer per iteration
 CHUNK = 250  # rows per INSERT, and records prepared between two yields to the event loop
 MAX_MESSAGE_CHARS = 2000
+#: Shortest secret value redacted wherever it appears (see the module's docstring).
+MIN_SECRET_CHARS: Final = 8
+#: Decrypts one of a server's secret variables: (server id, variable name, sealed value) -> the value.
+SecretReader = Callable[[uuid.UUID, str, str], str]
 _INT32 = 2**31 - 1
 # Methods of the protocol get their own metric label; anything else a client sends is counted as "other",
 # so that made-up method names cannot grow the metrics without bound.
@@ -116,6 +129,20 @@ class TraceRecorder(ServiceLoop):
         self._enabled = settings.enabled
         self._dropped_counted = 0
         self._series: dict[tuple[str, str, str], tuple[Histogram, Counter]] = {}
+        self._reveal: SecretReader | None = None
+        self._secrets: dict[uuid.UUID, tuple[frozenset[str], KnownSecrets | None]] = {}
+        #: Values of servers changed since they were loaded: still redacted once, from records made before.
+        self._former: dict[uuid.UUID, frozenset[str]] = {}
+
+    def redact_secrets_with(self, reveal: SecretReader) -> None:
+        """Redact each server's own secret values from its records; ``reveal`` decrypts a secret variable."""
+        self._reveal = reveal
+
+    def forget_secrets(self, server_id: uuid.UUID) -> None:
+        """The server changed: load its secret values again for the next batch."""
+        known = self._secrets.pop(server_id, None)
+        if known is not None:
+            self._former[server_id] = known[0]
 
     def record(self, invocation: Invocation) -> None:
         """Queue one record. O(1) and never blocks: a full buffer drops the record and counts it."""
@@ -140,6 +167,12 @@ class TraceRecorder(ServiceLoop):
             return
         batch = [self._buffer.popleft() for _ in range(min(len(self._buffer), BATCH))]
         self._observe(batch)
+        try:
+            await self._load_secrets({invocation.server_id for invocation in batch})
+        except Exception:
+            self.failed += len(batch)  # never written unredacted: without the values, the batch is dropped
+            log.exception("loading the secret values of %d invocation records failed; they are dropped", len(batch))
+            return
         rows: list[dict[str, Any]] = []
         for start in range(0, len(batch), CHUNK):
             if start:
@@ -186,9 +219,35 @@ class TraceRecorder(ServiceLoop):
             children[0].observe(invocation.duration)
             children[1].inc()
 
+    async def _load_secrets(self, server_ids: set[uuid.UUID]) -> None:
+        missing = [server_id for server_id in server_ids if server_id not in self._secrets]
+        if not missing or self._reveal is None:
+            return
+        async with self.db.session_scope() as session:
+            servers = await session.execute(
+                sa.select(Server.id, Server.env, Server.config, Server.secret_env).where(Server.id.in_(missing))
+            )
+            for server_id, env, config, secret_env in servers:
+                values = self._former.pop(server_id, frozenset()) | self._revealed(server_id, secret_env or {})
+                values |= secret_looking(env or {}) | secret_looking(config or {})
+                self._secrets[server_id] = (values, KnownSecrets.of(values, MIN_SECRET_CHARS))
+        for server_id in missing:
+            self._secrets.setdefault(server_id, (frozenset(), None))  # deleted: its records are not written anyway
+
+    def _revealed(self, server_id: uuid.UUID, sealed: dict[str, str]) -> frozenset[str]:
+        assert self._reveal is not None
+        values = set()
+        for name, value in sealed.items():
+            try:
+                values.add(self._reveal(server_id, name, value))
+            except SecretDecryptionError:  # sealed under another key: the server cannot read it either
+                log.warning("the secret %s of server %s could not be decrypted to redact it", name, server_id)
+        return frozenset(values)
+
     def _row(self, invocation: Invocation) -> dict[str, Any] | None:
         try:
-            return _row(invocation, self.settings.max_payload_chars)
+            known = self._secrets.get(invocation.server_id)
+            return _row(invocation, self.settings.max_payload_chars, known[1] if known is not None else None)
         except (ValueError, TypeError, OverflowError, OSError):
             # A record the gateway filled wrongly (a timestamp out of range...) is skipped, not the batch.
             self.failed += 1
@@ -196,16 +255,23 @@ class TraceRecorder(ServiceLoop):
             return None
 
 
-def _row(invocation: Invocation, max_chars: int) -> dict[str, Any]:
+def secret_looking(values: dict[str, Any]) -> frozenset[str]:
+    """The values of variables or config keys whose names look secret (``API_TOKEN``, ``db_password``)."""
+    return frozenset(str(value) for name, value in values.items() if is_secret_name(name) and type(value) in (str, int))
+
+
+def _row(invocation: Invocation, max_chars: int, secrets: KnownSecrets | None = None) -> dict[str, Any]:
     error = invocation.error if isinstance(invocation.error, dict) else None
     code = error.get("code") if error is not None else None
     message = error.get("message") if error is not None else None
+    if secrets is not None and isinstance(message, str):
+        message = secrets.redact(message)
     duration = invocation.duration if math.isfinite(invocation.duration) else 0.0
     return {
         "server_id": invocation.server_id,
         "ts": datetime.fromtimestamp(invocation.started_at, UTC),
         "method": clean_text(invocation.method, 100),
-        "name": _text(invocation.name, 500),
+        "name": _text(secrets.redact(invocation.name) if secrets and invocation.name else invocation.name, 500),
         "status": "error" if is_error(invocation) else "ok",
         "error_code": code if isinstance(code, int) and not isinstance(code, bool) and abs(code) <= _INT32 else None,
         "error_message": _text(message, MAX_MESSAGE_CHARS),
@@ -213,9 +279,9 @@ def _row(invocation: Invocation, max_chars: int) -> dict[str, Any]:
         "user_id": invocation.user_id,
         "key_id": invocation.key_id,
         "request_id": _text(invocation.request_id, 100),
-        "params": capped(invocation.params, max_chars),
+        "params": capped(invocation.params, max_chars, secrets),
         # An error answer has no result: its error object (with its data) is kept in its place.
-        "result": capped(invocation.result if invocation.result is not None else error, max_chars),
+        "result": capped(invocation.result if invocation.result is not None else error, max_chars, secrets),
         "duration_ms": max(0.0, duration * 1000),
         "request_bytes": min(max(0, invocation.request_bytes), _INT32),
         "response_bytes": min(max(0, invocation.response_bytes), _INT32),

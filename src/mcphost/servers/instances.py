@@ -3,8 +3,15 @@
 The node agent still runs each server's main instance (status, capability sync, health). An extra instance is
 started from the same prepared artifact when a principal (``per_user``) or a client session (``per_session``)
 first needs it, is initialised with that client's capabilities, and is stopped when idle, when its session ends,
-or when the server stops or changes. It is not restarted when it exits: the next request starts a new one. At most
-``gateway.max_instances_per_server`` run per server."""
+or when the server stops or changes. It is not restarted when it exits: the next request starts a new one.
+
+At most the server's ``max_instances`` (default ``gateway.max_instances_per_server``) run per server. Many clients
+open sessions and never end them, so at the cap a new client does not wait for the idle timeout: the least
+recently used instance with no request in flight is ended for it (an eviction: counted on the server, as a usage
+event and a Prometheus counter; listeners, the gateway, end the session it served, whose client then starts a new
+one). Only when every instance is busy is the new client refused (503). The server's ``idle_seconds`` (default
+``gateway.session_idle_seconds``) stops instances nobody used for that long. Both are read from the server when an
+instance starts, not per request."""
 
 from __future__ import annotations
 
@@ -12,16 +19,26 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
 
 from mcphost.errors import AppError
 from mcphost.mcp.session import McpSession
-from mcphost.models import DesiredState, LogStream
+from mcphost.models import DesiredState, LogStream, Server
 from mcphost.runtimes.base import RuntimeFailure
 from mcphost.servers.launch import launch_spec, runtime_source
+from mcphost.servers.repository import ServerRepository
+from mcphost.servers.service import add_usage
 
 if TYPE_CHECKING:
     from mcphost.servers.agent import NodeAgent, Running
+
+#: Called with (server id, instance key) when the pool ends an instance on its own (evicted at the cap, or idle),
+#: before it is stopped: whoever bound a client session to it ends that session.
+EndedListener = Callable[[uuid.UUID, str], None]
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +48,23 @@ class InstanceUnavailable(AppError):
     code = "instance_unavailable"
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceLimits:
+    """A server's cap on extra instances and the idle time of its sessions and instances."""
+
+    max_instances: int
+    idle_seconds: float
+
+
 class InstancePool:
     def __init__(self, agent: NodeAgent) -> None:
         self.agent = agent
         self._instances: dict[tuple[uuid.UUID, str], Running] = {}
         self._starting: dict[tuple[uuid.UUID, str], asyncio.Future[Running]] = {}
+        self._limits: dict[uuid.UUID, InstanceLimits] = {}
+        self._ended_listeners: list[EndedListener] = []
+        #: Evicted instances being stopped and evictions being recorded, off the new client's path.
+        self._background: set[asyncio.Task[None]] = set()
 
     def count(self, server_id: uuid.UUID) -> int:
         return sum(1 for sid, _ in self._instances if sid == server_id)
@@ -47,23 +76,57 @@ class InstancePool:
             return running
         return None
 
+    def on_ended(self, listener: EndedListener) -> None:
+        """Be told of each instance the pool ends on its own (evicted, or idle), before it stops."""
+        self._ended_listeners.append(listener)
+
+    def _tell_ended(self, server_id: uuid.UUID, key: str) -> None:
+        for listener in self._ended_listeners:
+            try:
+                listener(server_id, key)
+            except Exception:
+                log.exception("a listener of ended instances failed for %s/%s", server_id, key)
+
+    async def limits(self, server_id: uuid.UUID) -> InstanceLimits:
+        """The server's limits: remembered from its last instance start, else read once from the database."""
+        known = self._limits.get(server_id)
+        if known is not None:
+            return known
+        return self._remember(server_id, await self.agent.load(server_id))
+
+    def forget_limits(self, server_id: uuid.UUID) -> None:
+        """The server changed: read its limits again when next needed."""
+        self._limits.pop(server_id, None)
+
+    def _remember(self, server_id: uuid.UUID, server: Server | None) -> InstanceLimits:
+        defaults = self.agent.platform.settings.gateway
+        limits = InstanceLimits(
+            (server.max_instances if server else None) or defaults.max_instances_per_server,
+            float((server.idle_seconds if server else None) or defaults.session_idle_seconds),
+        )
+        self._limits[server_id] = limits
+        return limits
+
     async def acquire(
         self, server_id: uuid.UUID, key: str, *, capabilities: dict[str, Any], client_info: dict[str, Any] | None
     ) -> Running:
-        """The instance for ``key``, started if there is none."""
+        """The instance for ``key``, started if there is none (ending the least recently used idle one at the
+        cap); ``InstanceUnavailable`` when the server is stopped or every instance at the cap is busy."""
         running = self.get(server_id, key)
         if running is not None:
             return running
         starting = self._starting.get((server_id, key))
         if starting is not None:
             return await asyncio.shield(starting)
-        limit = self.agent.platform.settings.gateway.max_instances_per_server
-        if self.count(server_id) + sum(1 for sid, _ in self._starting if sid == server_id) >= limit:
-            raise InstanceUnavailable(f"This server already runs {limit} instances; try again when one is idle.")
         future: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
         self._starting[(server_id, key)] = future
         try:
-            running = await self._start(server_id, key, capabilities, client_info)
+            server = await self.agent.load(server_id)
+            if server is None or server.desired_state is DesiredState.STOPPED:
+                raise InstanceUnavailable("This server is stopped; start it first.")
+            limits = self._remember(server_id, server)
+            self._make_room(server, key, limits.max_instances)
+            running = await self._start(server, key, capabilities, client_info)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # read: waiters get it through their own await
@@ -75,16 +138,72 @@ class InstancePool:
         finally:
             del self._starting[(server_id, key)]
 
+    def _make_room(self, server: Server, key: str, limit: int) -> None:
+        """Evict the least recently used idle instances until the one being started (counted among those starting)
+        fits under the cap."""
+        server_id = server.id
+        starting = sum(1 for sid, _ in self._starting if sid == server_id)
+        excess = self.count(server_id) + starting - limit
+        if excess <= 0:
+            return
+        idle = sorted(
+            (running.last_used, other)
+            for (sid, other), running in self._instances.items()
+            if sid == server_id and other != key and (running.mux is None or not running.mux.busy)
+        )
+        if len(idle) < excess:
+            raise InstanceUnavailable(
+                f"This server already runs {limit} instances and all are busy; try again in a moment.",
+                headers={"Retry-After": "2"},
+            )
+        for _, other in idle[:excess]:
+            self._evict(server, other, self._instances.pop((server_id, other)), limit)
+
+    def _evict(self, server: Server, key: str, running: Running, limit: int) -> None:
+        """End an instance to make room: its session's holder is told at once; stopping it (which may take the
+        stop grace period) and recording the eviction happen in the background."""
+        idle_for = time.monotonic() - running.last_used
+        running.stopping = True
+        self.agent.platform.metrics.instance_evictions.labels(server.slug).inc()
+        self._tell_ended(server.id, key)
+        self.agent.say(
+            server.id,
+            f"[{key}] instance ended to let a new client in: {limit} instances is the cap and it was the least "
+            f"recently used idle one (unused for {idle_for:.0f} s)",
+        )
+        self._in_background(self._stop(running))
+        self._in_background(
+            self._record_eviction(server.id, {"instance": key, "idle_seconds": round(idle_for), "cap": limit})
+        )
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._done_in_background)
+
+    def _done_in_background(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("stopping or recording an evicted instance failed", exc_info=task.exception())
+
+    async def _record_eviction(self, server_id: uuid.UUID, data: dict[str, Any]) -> None:
+        """Count the eviction on the server and record it as a usage event, off the client's path."""
+        async with self.agent.platform.db.session_scope() as session:
+            await session.execute(
+                sa.update(Server).where(Server.id == server_id).values(evictions=Server.evictions + 1)
+            )
+            server = await ServerRepository(session).get(server_id)
+            if server is not None:
+                add_usage(session, server, "evict", data)
+
     async def _start(
-        self, server_id: uuid.UUID, key: str, capabilities: dict[str, Any], client_info: dict[str, Any] | None
+        self, server: Server, key: str, capabilities: dict[str, Any], client_info: dict[str, Any] | None
     ) -> Running:
         from mcphost.servers.agent import Running, connect, initialize, relay_through_mux
 
         agent = self.agent
         platform = agent.platform
-        server = await agent.load(server_id)
-        if server is None or server.desired_state is DesiredState.STOPPED:
-            raise InstanceUnavailable("This server is stopped; start it first.")
+        server_id = server.id
         runtime = platform.runtimes.get(server.runtime)
 
         async def progress(line: str) -> None:
@@ -139,12 +258,25 @@ class InstancePool:
 
     async def stop_all(self) -> None:
         await asyncio.gather(*(self.release(*key) for key in list(self._instances)))
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=10)
 
-    async def reap_idle(self, idle_seconds: float) -> None:
-        """Stop instances nobody used for ``idle_seconds``."""
-        cutoff = time.monotonic() - idle_seconds
-        idle = [key for key, running in self._instances.items() if running.last_used < cutoff]
+    async def reap_idle(self, default_idle_seconds: float) -> None:
+        """Stop instances nobody used for their server's idle time (``default_idle_seconds`` when unknown)."""
+        now = time.monotonic()
+        idle = [
+            key
+            for key, running in self._instances.items()
+            if now - running.last_used > self._idle_seconds(key[0], default_idle_seconds)
+            and (running.mux is None or not running.mux.busy)
+        ]
+        for server_id, key in idle:
+            self._tell_ended(server_id, key)
         await asyncio.gather(*(self.release(*key) for key in idle))
+
+    def _idle_seconds(self, server_id: uuid.UUID, default: float) -> float:
+        limits = self._limits.get(server_id)
+        return limits.idle_seconds if limits is not None else default
 
     async def _stop(self, running: Running) -> None:
         running.stopping = True

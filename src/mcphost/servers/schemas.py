@@ -18,6 +18,9 @@ CONFIG_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?$", re.IGNORECASE)
 _MEMORY_UNITS = {"": 1 / 2**20, "b": 1 / 2**20, "k": 1 / 1024, "m": 1, "g": 1024, "t": 1024**2}
 MAX_VALUE = 8192
+MAX_INSTANCES = 1000
+MIN_IDLE_SECONDS = 10
+MAX_IDLE_SECONDS = 7 * 86_400
 ServerName = DisplayName
 
 
@@ -80,6 +83,21 @@ class _ServerFields(BaseModel):
     resources: Resources | None = None
     isolation: Isolation | None = Field(None, description="shared (one instance), per_user or per_session instances.")
     network: Literal["default", "none"] | None = Field(None, description="'none' cuts the server off the network.")
+    max_instances: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_INSTANCES,
+        description="per_user and per_session isolation: instances run at once. At the cap, a new client ends the "
+        "least recently used idle instance (its session, if it had one, ends too). Null: the platform's default "
+        "(gateway.max_instances_per_server).",
+    )
+    idle_seconds: int | None = Field(
+        None,
+        ge=MIN_IDLE_SECONDS,
+        le=MAX_IDLE_SECONDS,
+        description="A client session, and its per_user or per_session instance, unused this long is ended. "
+        "Null: the platform's default (gateway.session_idle_seconds).",
+    )
 
     @field_validator("env", "secret_env")
     @classmethod
@@ -133,6 +151,11 @@ class ServerOut(BaseModel):
     resources: Resources
     isolation: Isolation
     network: str
+    max_instances: int | None = Field(description="Instances at once (per_user, per_session); null: the default.")
+    idle_seconds: int | None = Field(description="Idle time before a session and its instance end; null: default.")
+    evictions: int = Field(
+        description="Idle instances ended at the cap to let a new client in, since the server was created."
+    )
     restart_count: int
     warnings: list[str]
     created_at: datetime

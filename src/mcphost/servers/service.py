@@ -101,6 +101,8 @@ async def create_server(
             resources=resources.model_dump(),
             network=data.network or "default",
             isolation=data.isolation or Isolation.SHARED,
+            max_instances=data.max_instances,
+            idle_seconds=data.idle_seconds,
             desired_state=DesiredState.RUNNING if data.start else DesiredState.STOPPED,
             status=ServerStatus.PENDING if data.start else ServerStatus.STOPPED,
         )
@@ -202,6 +204,11 @@ async def update_server(
         server.network, runtime_changed = changes.network, True
     if "isolation" in given and changes.isolation is not None:
         server.isolation, runtime_changed = changes.isolation, True
+    # Applied by the gateway without a restart; null goes back to the platform's default.
+    if "max_instances" in given:
+        server.max_instances = changes.max_instances
+    if "idle_seconds" in given:
+        server.idle_seconds = changes.idle_seconds
     if runtime_changed:
         server.generation += 1
         server.consecutive_crashes = 0  # a changed configuration deserves a fresh start
