@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import ipaddress
 import itertools
 import logging
@@ -45,6 +46,7 @@ PASTA_DNS = "169.254.1.1"
 SLIRP_DNS = "10.0.2.3"
 _PR_SET_PDEATHSIG = 1
 _RTF_REJECT = 0x0200
+_NS_GET_USERNS = 0xB701  # ioctl: the user namespace owning a namespace
 _NOISE = "Failed to send"  # pasta's complaints about a missing syslog socket
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -108,8 +110,12 @@ class NetworkHelper:
         await _loopback_ready(child)  # bubblewrap configures the namespace's loopback first; never race it
         as_root = os.geteuid() == 0
         ns_fds = [os.open(f"/proc/{child}/ns/net", os.O_RDONLY | os.O_CLOEXEC)]
-        if not as_root:  # an unprivileged helper joins the server's user namespace to configure its network
-            ns_fds.append(os.open(f"/proc/{child}/ns/user", os.O_RDONLY | os.O_CLOEXEC))
+        if not as_root:
+            # An unprivileged helper joins the user namespace that owns the network namespace (bubblewrap nests
+            # another one inside it for --disable-userns, where the network could not be configured).
+            owner = fcntl.ioctl(ns_fds[0], _NS_GET_USERNS)
+            os.set_inheritable(owner, False)
+            ns_fds.append(owner)
         ready_r = ready_w = exit_r = exit_w = -1
         try:
             if self.name == "pasta":
@@ -120,37 +126,46 @@ class NetworkHelper:
                 exit_r, exit_w = os.pipe2(os.O_CLOEXEC)
                 argv = self._slirp(ns_fds, ready_w, exit_r)
                 pass_fds = (*ns_fds, ready_w, exit_r)
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-                pass_fds=pass_fds,
-                preexec_fn=_die_with_parent,
-                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-            )
-        finally:
-            for fd in (*ns_fds, ready_w, exit_r):
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
+                    pass_fds=pass_fds,
+                    preexec_fn=_die_with_parent,
+                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                )
+            except BaseException:
+                if exit_w >= 0:
+                    os.close(exit_w)
+                raise
+            for fd in (ready_w, exit_r):  # the helper's ends
                 if fd >= 0:
                     os.close(fd)
-        attached = Attached(self.name, process, exit_fd=exit_w if exit_w >= 0 else None)
-        assert process.stderr is not None
-        attached._reader = asyncio.create_task(_collect(process.stderr, attached.output, self.name))
-        try:
-            if self.name == "pasta":
-                wanted = default_routes()  # pasta copies the host's routes: wait for all of them (v4, v6)
-                await _until(
-                    lambda: default_routes(f"/proc/{child}/net") >= wanted, process, attached, "configure the network"
-                )
-            else:
-                await _slirp_ready(ready_r, process, attached)
-            await block_host_addresses(child, as_root=as_root)
-        except BaseException:
-            await attached.wait_closed()
-            raise
+            ready_w = exit_r = -1
+            attached = Attached(self.name, process, exit_fd=exit_w if exit_w >= 0 else None)
+            assert process.stderr is not None
+            attached._reader = asyncio.create_task(_collect(process.stderr, attached.output, self.name))
+            try:
+                if self.name == "pasta":
+                    wanted = default_routes()  # pasta copies the host's routes: wait for all of them (v4, v6)
+                    await _until(
+                        lambda: default_routes(f"/proc/{child}/net") >= wanted,
+                        process,
+                        attached,
+                        "configure the network",
+                    )
+                else:
+                    await _slirp_ready(ready_r, process, attached)
+                await block_host_addresses(child, ns_fds)
+            except BaseException:
+                await attached.wait_closed()
+                raise
         finally:
-            if ready_r >= 0:
-                os.close(ready_r)
+            for fd in (*ns_fds, ready_r, ready_w, exit_r):
+                if fd >= 0:
+                    os.close(fd)
         return attached
 
     def _pasta(
@@ -302,8 +317,9 @@ def local_addresses(proc_net: str = "/proc/net") -> set[str]:
     }
 
 
-async def block_host_addresses(child: int, *, as_root: bool) -> None:
-    """Make the host's addresses that are not the namespace's own unreachable from it (``prohibit`` routes)."""
+async def block_host_addresses(child: int, ns_fds: Sequence[int]) -> None:
+    """Make the host's addresses that are not the namespace's own unreachable from it (``prohibit`` routes).
+    ``ns_fds``: the namespace's network namespace, and (not as root) the user namespace that owns it."""
     blocked = sorted(local_addresses() - local_addresses(f"/proc/{child}/net"))
     if not blocked:
         return
@@ -313,13 +329,13 @@ async def block_host_addresses(child: int, *, as_root: bool) -> None:
             f"the host's addresses {', '.join(blocked)} would be reachable from the server's network and cannot "
             "be blocked without nsenter and ip (apt-get install util-linux iproute2)"
         )
-    argv = [nsenter, f"--net=/proc/{child}/ns/net"]
-    if not as_root:
-        argv += [f"--user=/proc/{child}/ns/user", "--preserve-credentials"]
+    argv = [nsenter, f"--net=/proc/self/fd/{ns_fds[0]}"]
+    if len(ns_fds) > 1:
+        argv += [f"--user=/proc/self/fd/{ns_fds[1]}", "--preserve-credentials"]
     script = "".join(f"route add prohibit {address}\n" for address in blocked)
     process = await asyncio.create_subprocess_exec(
         *argv, ip, "-batch", "-", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, pass_fds=tuple(ns_fds),
     )  # fmt: skip
     _, err = await process.communicate(script.encode())
     if process.returncode != 0:
