@@ -16,7 +16,7 @@ from typing import Literal
 import pytest
 
 from mcphost.runtimes.base import Limits, PrepareFailed, StartFailed
-from mcphost.runtimes.network import local_addresses
+from mcphost.runtimes.network import local_addresses, resolv_conf_for
 from mcphost.runtimes.process import ProcessRuntime
 from mcphost.settings import load_secret_key
 from tests.runtimes.helpers import ECHO_SERVER, Mcp, collect_logs, launch, living, no_progress, runtime_settings
@@ -242,3 +242,23 @@ def test_the_host_addresses_are_found() -> None:
     addresses = local_addresses()
     assert outbound in addresses
     assert not any(address.startswith("127.") or address == "::1" for address in addresses)
+
+
+async def test_a_resolver_on_the_hosts_loopback_is_reached_through_the_helper(
+    home: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    """systemd-resolved's 127.0.0.53 is unreachable from the server's network: the server's resolv.conf names
+    pasta's DNS forwarder instead, which passes the queries on to the host's resolver."""
+    fake = tmp_path / "resolv.conf"
+    fake.write_text("nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch example.internal\n")
+    runtime = ProcessRuntime(runtime_settings(home, sandbox="required"))
+    try:
+        assert runtime.network_helper is not None and runtime.network_helper.name == "pasta"
+        conf = resolv_conf_for(runtime.network_helper, fake)
+        assert conf == "nameserver 169.254.1.1\noptions edns0 trust-ad\nsearch example.internal\n"
+        runtime._resolv_conf = conf  # as on a host whose resolver listens on its loopback
+        mcp = Mcp(await launch(runtime, data_dir))
+        assert (await mcp.call("try_read", {"path": "/etc/resolv.conf"})) == f"ok: {conf}"
+        assert await mcp.call("try_connect", {"host": "pypi.org", "port": 443}) == "ok: connected"
+    finally:
+        await runtime.close()
