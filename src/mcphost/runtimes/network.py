@@ -110,14 +110,14 @@ class NetworkHelper:
         await _loopback_ready(child)  # bubblewrap configures the namespace's loopback first; never race it
         as_root = os.geteuid() == 0
         ns_fds = [os.open(f"/proc/{child}/ns/net", os.O_RDONLY | os.O_CLOEXEC)]
-        if not as_root:
-            # An unprivileged helper joins the user namespace that owns the network namespace (bubblewrap nests
-            # another one inside it for --disable-userns, where the network could not be configured).
-            owner = fcntl.ioctl(ns_fds[0], _NS_GET_USERNS)
-            os.set_inheritable(owner, False)
-            ns_fds.append(owner)
         ready_r = ready_w = exit_r = exit_w = -1
         try:
+            if not as_root:
+                # An unprivileged helper joins the user namespace that owns the network namespace (bubblewrap nests
+                # another one inside it for --disable-userns, where the network could not be configured).
+                owner = fcntl.ioctl(ns_fds[0], _NS_GET_USERNS)
+                os.set_inheritable(owner, False)
+                ns_fds.append(owner)
             if self.name == "pasta":
                 argv = self._pasta(ns_fds, forward, host_ports, dns_forward)
                 pass_fds: tuple[int, ...] = tuple(ns_fds)
