@@ -11,7 +11,7 @@ import os
 import secrets
 import socket
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -150,16 +150,43 @@ class RuntimeSettings(BaseModel):
         description="Name of this node; servers of the process runtime run on the node that created them.",
     )
     allow_user_commands: bool = Field(
-        False, description="Let non-admin users deploy 'command' sources (arbitrary programs)."
+        False,
+        description="Let non-admin users deploy 'command' sources: programs and paths of this machine, mounted "
+        "read-only into the sandbox (packages only see their own environment).",
     )
     sandbox: Literal["auto", "required", "off"] = Field(
         "auto",
-        description="Run servers under bubblewrap: 'auto' when installed (warn otherwise), 'required' (refuse "
-        "to run without it) or 'off'.",
+        description="Run servers under bubblewrap with a network of their own: 'auto' when installed (warn "
+        "otherwise), 'required' (refuse to run without bubblewrap, or without pasta/slirp4netns for a server "
+        "with network access) or 'off'.",
     )
     bwrap_path: str | None = Field(None, description="The bubblewrap executable (default: found on PATH).")
+    network_helper: Literal["auto", "pasta", "slirp4netns"] = Field(
+        "auto",
+        description="What connects a sandboxed server's own network namespace to the outside: 'auto' is pasta "
+        "(Debian package passt), else slirp4netns. Neither reaches the host's loopback or addresses.",
+    )
+    host_loopback_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=list,
+        description="TCP ports of this machine's loopback that sandboxed servers may reach at 127.0.0.1:PORT "
+        "(e.g. [6379] for a local Redis; needs pasta). Empty: servers reach nothing on this machine.",
+    )
     cgroups: Literal["auto", "off"] = Field(
-        "auto", description="Enforce memory/CPU limits with cgroups when usable ('off': rlimits only)."
+        "auto", description="Enforce memory/CPU/process limits with cgroups when usable ('off': rlimits only)."
+    )
+    max_pids: int = Field(
+        256,
+        ge=8,
+        description="Processes and threads one server instance may have (pids cgroup; without one, RLIMIT_NPROC "
+        "per server uid when MCP Host runs as root).",
+    )
+    server_uid_base: int = Field(
+        1_000_000_000,
+        ge=1000,
+        description="When MCP Host runs as root: the first host uid (and gid) given to servers, one per server.",
+    )
+    server_uid_count: int = Field(
+        65_536, ge=1, description="How many host uids from server_uid_base servers may be given."
     )
     python: str | None = Field(
         None, description="Python interpreter for PyPI server environments (default: the one running MCP Host)."

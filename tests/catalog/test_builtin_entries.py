@@ -36,7 +36,9 @@ def test_there_are_at_least_ten_from_pypi_and_npm() -> None:
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> ProcessRuntime:
     home = tmp_path_factory.mktemp("catalog-home")
-    settings: Settings = make_settings(home, "sqlite+aiosqlite:///unused.db", runtime={"sandbox": "required"})
+    # Servers reach nothing of this machine unless allowed: these entries are given the local Redis and PostgreSQL.
+    runtime = {"sandbox": "required", "host_loopback_ports": [6379, 5432]}
+    settings: Settings = make_settings(home, "sqlite+aiosqlite:///unused.db", runtime=runtime)
     return ProcessRuntime(settings)
 
 

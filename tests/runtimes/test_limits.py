@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -48,6 +49,8 @@ async def test_rlimit_fallback_without_cgroups(home: Path, data_dir: Path) -> No
         assert runtime.warnings_for(Limits(memory_mib=200, cpu=1)) == [
             "runs without a sandbox: sandboxing is turned off (runtime.sandbox = off)",
             "CPU limit is not enforced by the process runtime on this machine (no usable cgroups)",
+            "the process limit (256) is not enforced by the process runtime on this machine (no pids cgroup, and "
+            "servers have no uid of their own)",
         ]
         # Node reserves far more address space than it uses: no RLIMIT_AS for it, and it is said.
         assert "memory" not in runtime.enforced_for(NODE)
@@ -91,7 +94,7 @@ def _fake_hierarchy(tmp_path: Path, mountinfo: str, own: str) -> tuple[Path, Pat
 
 
 def test_cgroup_v2_limits_are_written(tmp_path: Path) -> None:
-    """A pure cgroup v2 host (Debian 12): groups under /sys/fs/cgroup/mcphost with memory.max and cpu.max."""
+    """A pure cgroup v2 host (Debian 12): groups under /sys/fs/cgroup/mcphost with memory.max, cpu.max, pids.max."""
     root = tmp_path / "cgroup2"
     root.mkdir()
     (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
@@ -102,14 +105,17 @@ def test_cgroup_v2_limits_are_written(tmp_path: Path) -> None:
         "0::/system.slice/mcphost.service\n",
     )
     cgroups = detect_cgroups(mountinfo, own)
-    assert cgroups is not None and cgroups.version == 2 and cgroups.controllers == {"memory", "cpu"}
+    assert cgroups is not None and cgroups.version == 2 and cgroups.controllers == {"memory", "cpu", "pids"}
     assert (root / "cgroup.subtree_control").read_text() == "+cpu"  # what was missing at the root
-    assert (root / "mcphost" / "cgroup.subtree_control").read_text() == "+memory +cpu"
-    group = Limiter(cgroups).apply("my server", Limits(memory_mib=256, cpu=0.5), address_space_ok=True).group
+    assert (root / "mcphost" / "cgroup.subtree_control").read_text() == "+memory +cpu +pids"
+    limiter = Limiter(cgroups, max_pids=300)
+    group = limiter.apply("my server", Limits(memory_mib=256, cpu=0.5), address_space_ok=True).group
     assert group is not None and len(group.dirs) == 1 and group.dirs[0].parent == root / "mcphost"
-    assert group.dirs[0].name.startswith("my-server-")
+    assert group.dirs[0].name.startswith(f"my-server@{os.getpid()}.")
     assert (group.dirs[0] / "memory.max").read_text() == str(256 * 1024 * 1024)
     assert (group.dirs[0] / "cpu.max").read_text() == "50000 100000"
+    assert (group.dirs[0] / "pids.max").read_text() == "300"
+    assert limiter.enforced(address_space_ok=False) == {"memory", "cpu", "pids"}
 
 
 def test_cgroup_v1_groups_nest_under_the_own_group(tmp_path: Path) -> None:

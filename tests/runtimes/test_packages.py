@@ -149,3 +149,15 @@ async def test_install_timeout(tmp_path: Path) -> None:
         await runtime.prepare(TIME_SERVER, no_progress)
     leftovers = list((tmp_path / "home" / "envs").rglob("*tmp-*"))
     assert leftovers == []
+
+
+async def test_bin_is_a_program_of_the_package_never_the_interpreter(runtime: ProcessRuntime) -> None:
+    """`bin: python` with `-c` in the arguments ran any code as a "package", around the rule on commands."""
+    for interpreter in ("python", "python3"):
+        source = TIME_SERVER | {"bin": interpreter, "args": ["-c", "import os; os.system('id')"]}
+        with pytest.raises(
+            PrepareFailed, match=rf"no program '{interpreter}'; its programs: mcp-server-time .*never the interpreter"
+        ):
+            await runtime.prepare(source, no_progress)
+    named = await runtime.prepare(TIME_SERVER | {"bin": "mcp-server-time"}, no_progress)
+    assert named.details["program"] == "mcp-server-time"

@@ -74,9 +74,10 @@ async def test_network_none_blocks_connections(sandboxed: ProcessRuntime, data_d
     assert result.startswith("denied"), result
     assert (await closed.call("try_connect", {"host": "1.1.1.1", "port": 443})).startswith("denied")
 
-    open_ = Mcp(await launch(sandboxed, data_dir))
-    assert await open_.call("try_connect", {"host": "127.0.0.1", "port": listener}) == "ok: connected"
-    assert "network_none" in sandboxed.enforced_for()
+    open_ = Mcp(await launch(sandboxed, data_dir))  # a network of its own: outbound only, not the host's loopback
+    assert await open_.call("try_connect", {"host": "pypi.org", "port": 443}) == "ok: connected"
+    assert (await open_.call("try_connect", {"host": "127.0.0.1", "port": listener})).startswith("denied")
+    assert {"network_none", "network_isolated"} <= sandboxed.enforced_for()
 
 
 async def test_dns_and_tls_work_in_the_sandbox(sandboxed: ProcessRuntime, data_dir: Path) -> None:

@@ -1,15 +1,20 @@
-"""Memory and CPU limits for server processes.
+"""Memory, CPU and process-count limits for server processes.
 
 Preferred: one control group per instance, cgroup v2 (a pure v2 host such as Debian 12) or v1 (hybrid hosts with
-the ``memory`` and ``cpu`` controllers mounted separately). The child joins its group between fork and exec, so
-nothing it starts escapes the limits; the group also lets the runtime find and kill everything the server left
-behind. Without usable cgroups the only fallback is ``RLIMIT_AS`` for memory (not for Node, which reserves far
-more address space than it uses) and nothing for CPU: callers ask ``Limiter.enforced`` what holds and report
-the rest as not enforced.
+the ``memory``, ``cpu`` and ``pids`` controllers mounted separately). The child joins its group between fork and
+exec, so nothing it starts escapes the limits; the group also lets the runtime find and kill everything the server
+left behind. Without usable cgroups the fallbacks are rlimits: ``RLIMIT_AS`` for memory (not for Node, which
+reserves far more address space than it uses), ``RLIMIT_NPROC`` for the process count (only meaningful when the
+server runs under a host uid of its own: the kernel counts every process of that uid), nothing for CPU. Callers ask
+``Limiter.enforced`` what holds and report the rest as not enforced.
 
 Where groups go: v1 groups nest under the platform's own group (``<own>/mcphost/<instance>``), so they stay
 inside whatever limits the platform itself runs under. v2 forbids processes in inner nodes, so v2 groups live
 under a top-level ``mcphost`` group (as Docker's cgroupfs driver does), which needs root or a delegated tree.
+
+An instance group's name carries its creator (``<server>@<pid>.<start time>.<random>``): a platform killed with
+SIGKILL cannot remove its groups, so the next one removes the empty groups whose creator is gone
+(``Cgroups.remove_stale``), and never a group of a platform still running.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import re
 import resource
 import secrets
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +39,14 @@ log = logging.getLogger(__name__)
 
 CPU_PERIOD_US = 100_000
 GROUP_DIR = "mcphost"
-_CONTROLLERS = ("memory", "cpu")
+_CONTROLLERS = ("memory", "cpu", "pids")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+#: ``<server>@<creator pid>.<creator start time>.<random>``: who made a group, to tell a stale one from a live one.
+_OWNED_NAME = re.compile(r"@(\d+)\.(\d+)\.[0-9a-f]{8}$")
+#: Groups of MCP Host versions before the creator was part of the name: ``<server>-<random>``.
+_LEGACY_NAME = re.compile(r"-[0-9a-f]{8}$")
+#: A legacy group empty for this long belongs to nobody (a group is joined milliseconds after it is made).
+_LEGACY_STALE_SECONDS = 60.0
 
 
 @dataclass
@@ -113,9 +125,9 @@ class Cgroups:
     def controllers(self) -> frozenset[str]:
         return frozenset(self.parents)
 
-    def create(self, name: str, limits: Limits) -> ResourceGroup:
+    def create(self, name: str, limits: Limits, *, max_pids: int | None = None) -> ResourceGroup:
         """A new group with the limits written; raises OSError when the hierarchy refuses."""
-        leaf = f"{_UNSAFE_NAME.sub('-', name)[:60]}-{secrets.token_hex(4)}"
+        leaf = f"{_UNSAFE_NAME.sub('-', name)[:60]}@{_creator()}.{secrets.token_hex(4)}"
         dirs = sorted({parent / leaf for parent in self.parents.values()})
         group = ResourceGroup(dirs=[], version=self.version)
         try:
@@ -124,10 +136,28 @@ class Cgroups:
                 group.dirs.append(directory)
             for controller, parent in self.parents.items():
                 self._write_limit(controller, parent / leaf, limits)
+                if controller == "pids" and max_pids is not None:
+                    (parent / leaf / "pids.max").write_text(str(max_pids))
         except OSError:
             group.remove()
             raise
         return group
+
+    def remove_stale(self) -> list[Path]:
+        """Remove the empty instance groups left by platforms that no longer run (killed with SIGKILL: nothing
+        removed them). Only empty ones, only instance groups, only under MCP Host's own group directories."""
+        removed: list[Path] = []
+        for parent in sorted(set(self.parents.values())):
+            try:
+                children = [entry for entry in parent.iterdir() if entry.is_dir()]
+            except OSError:
+                continue
+            for group in children:
+                if _stale(group) and _remove_if_empty(group):
+                    removed.append(group)
+        if removed:
+            log.info("removed %d empty control groups left by an earlier run", len(removed))
+        return removed
 
     def _write_limit(self, controller: str, directory: Path, limits: Limits) -> None:
         if controller == "memory" and limits.memory_mib is not None:
@@ -145,6 +175,42 @@ class Cgroups:
             else:
                 (directory / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
                 (directory / "cpu.cfs_quota_us").write_text(str(quota))
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (clock ticks after boot), which tells it apart from a later one reusing its pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def _creator() -> str:
+    return f"{os.getpid()}.{_start_time(os.getpid()) or 0}"
+
+
+def _stale(group: Path) -> bool:
+    """Whether ``group`` is an instance group whose creator no longer runs."""
+    if owned := _OWNED_NAME.search(group.name):
+        pid, started = owned.groups()
+        return _start_time(int(pid)) != started
+    if _LEGACY_NAME.search(group.name):
+        try:
+            return time.time() - group.stat().st_mtime > _LEGACY_STALE_SECONDS
+        except OSError:
+            return False
+    return False
+
+
+def _remove_if_empty(group: Path) -> bool:
+    try:
+        if (group / "cgroup.procs").read_text().strip():
+            return False
+        group.rmdir()  # the kernel refuses (EBUSY) should a process have joined meanwhile
+    except OSError:
+        return False
+    return True
 
 
 def _write_optional(path: Path, value: str) -> None:
@@ -259,12 +325,14 @@ class Applied:
 
     group: ResourceGroup | None = None
     address_space: int | None = None
+    #: RLIMIT_NPROC, set only when the server runs under a host uid of its own (the count is per uid)
+    processes: int | None = None
     _fds: list[int] = field(default_factory=list)
 
     def preexec(self) -> Callable[[], None]:
         """Runs in the child between fork and exec: join the group, set rlimits. Keep it tiny (no locks)."""
         fds = self._fds = self.group.join_fds() if self.group is not None else []
-        address_space = self.address_space
+        address_space, processes = self.address_space, self.processes
 
         def child() -> None:
             for fd in fds:
@@ -272,6 +340,9 @@ class Applied:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core files holding the server's secrets
             if address_space is not None:
                 resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+            if processes is not None:
+                # Root (bubblewrap) is exempt; it counts once the sandbox has become the server's own uid.
+                resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
 
         return child
 
@@ -286,25 +357,33 @@ class Applied:
 class Limiter:
     """Decides how each limit is enforced on this host and applies it to one instance."""
 
-    def __init__(self, cgroups: Cgroups | None) -> None:
+    def __init__(self, cgroups: Cgroups | None, *, max_pids: int | None = None) -> None:
         self.cgroups = cgroups
+        #: Processes (and threads) one instance may have; None: no limit.
+        self.max_pids = max_pids
 
-    def enforced(self, *, address_space_ok: bool) -> frozenset[str]:
-        """Limits that hold for a program; ``address_space_ok`` is False for Node-like runtimes."""
+    def enforced(self, *, address_space_ok: bool, own_uid: bool = False) -> frozenset[str]:
+        """Limits that hold for a program; ``address_space_ok`` is False for Node-like runtimes, ``own_uid`` is
+        True when the server runs under a host uid of its own (then RLIMIT_NPROC counts its processes only)."""
         controllers = self.cgroups.controllers if self.cgroups is not None else frozenset()
         enforced = set(controllers)
         if "memory" not in controllers and address_space_ok:
             enforced.add("memory")
+        if "pids" not in controllers and own_uid and self.max_pids is not None:
+            enforced.add("pids")
+        if self.max_pids is None:
+            enforced.discard("pids")
         return frozenset(enforced)
 
-    def apply(self, name: str, limits: Limits, *, address_space_ok: bool) -> Applied:
+    def apply(self, name: str, limits: Limits, *, address_space_ok: bool, own_uid: bool = False) -> Applied:
         """Create the instance's group (always when cgroups work: it also finds what the server leaves behind).
+        ``own_uid``: the server runs under a host uid of its own (RLIMIT_NPROC then counts its processes only).
 
         Raises OSError when a limit was asked for and its group cannot be created."""
         applied = Applied()
         if self.cgroups is not None:
             try:
-                applied.group = self.cgroups.create(name, limits)
+                applied.group = self.cgroups.create(name, limits, max_pids=self.max_pids)
             except OSError:
                 if limits.memory_mib is not None or limits.cpu is not None:
                     raise
@@ -312,4 +391,6 @@ class Limiter:
         in_group = self.cgroups.controllers if applied.group is not None and self.cgroups else frozenset()
         if limits.memory_mib is not None and "memory" not in in_group and address_space_ok:
             applied.address_space = limits.memory_mib * 1024 * 1024
+        if self.max_pids is not None and "pids" not in in_group and own_uid:
+            applied.processes = self.max_pids
         return applied

@@ -337,17 +337,26 @@ async def _run(
 
 
 def _pypi_program(env: Path, name: str, wanted: str | None) -> Path:
+    """The program to run: the package's console script (``wanted``, or its only/eponymous one). ``wanted`` may name
+    a console script of any distribution in the environment (a dependency's), never the interpreter or another file
+    of ``bin/``: a package runs its own programs, not ``python -c`` with code in the arguments."""
     site = next(iter(sorted(env.glob("lib/python*/site-packages"))), None)
     scripts: dict[str, str] = {}
+    installed: set[str] = set()
     for info in site.glob("*.dist-info") if site else []:
         distribution = PathDistribution(info)
+        entry_points = distribution.entry_points
+        installed |= {entry.name for entry in entry_points if entry.group in ("console_scripts", "gui_scripts")}
         if normalize_pypi(distribution.metadata["Name"] or "") == normalize_pypi(name):
-            scripts = {entry.name: entry.value for entry in distribution.entry_points.select(group="console_scripts")}
-            break
+            scripts = {entry.name: entry.value for entry in entry_points.select(group="console_scripts")}
     if wanted is not None:
-        if (env / "bin" / wanted).is_file():
+        if wanted in installed and (env / "bin" / wanted).is_file():
             return env / "bin" / wanted
-        raise PrepareFailed(f"{name} has no program {wanted!r}; its programs: {', '.join(sorted(scripts)) or 'none'}")
+        listed = ", ".join(sorted(scripts or installed)) or "none"
+        raise PrepareFailed(
+            f"{name} has no program {wanted!r}; its programs: {listed} ('bin' names a program its packages install, "
+            "never the interpreter)"
+        )
     by_name = [script for script in scripts if normalize_pypi(script) == normalize_pypi(name)]
     if by_name:
         return env / "bin" / by_name[0]

@@ -2,23 +2,27 @@
 
 ``prepare`` installs packages into shared cached environments (``packages``) or resolves a command's program;
 ``start`` runs the program with its own environment only (built from scratch: never the platform's secret key,
-database URL or other servers' secrets), in its own session, under the sandbox (``sandbox``) and within its
-limits (``limits``). ``stop`` follows the MCP stdio shutdown sequence (close stdin, SIGTERM, SIGKILL) and
-leaves nothing of the server running: the whole process tree, process group and cgroup are killed.
+database URL or other servers' secrets), in its own session, under the sandbox (``sandbox``) with a network of its
+own (``network``) and a host uid of its own (``users``), within its limits (``limits``). ``stop`` follows the MCP
+stdio shutdown sequence (close stdin, SIGTERM, SIGKILL) and leaves nothing of the server running: the whole process
+tree, process group, cgroup and network helper are killed (``instance``).
+
+Nothing of MCP Host's home or database is ever mounted into a sandbox except the server's own data directory (at
+``/data``) and the package environment the runtime built for it (read-only). Without a sandbox a server runs as MCP
+Host's user and sees the real file system; ``/data`` in its arguments and environment is rewritten to its data
+directory, so a catalog default such as ``/data/memory.jsonl`` works in both modes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
+import re
 import shutil
-import signal
 import socket
 import subprocess
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -33,20 +37,20 @@ from mcphost.runtimes.base import (
     StartFailed,
     Transport,
 )
-from mcphost.runtimes.limits import Applied, Cgroups, Limiter, ResourceGroup, detect_cgroups
+from mcphost.runtimes.instance import ProcessInstance
+from mcphost.runtimes.limits import Applied, Cgroups, Limiter, detect_cgroups
+from mcphost.runtimes.network import find_helper, resolv_conf_for
 from mcphost.runtimes.packages import PackageCache
-from mcphost.runtimes.sandbox import DATA_DIR, Sandbox, SandboxLayout, command_mounts, exposes
-from mcphost.runtimes.supervision import (
-    LogBuffer,
-    alive,
-    descendants,
-    group_members,
-    living,
-    pump_lines,
-    signal_all,
-    start_times,
-    still_running,
+from mcphost.runtimes.sandbox import (
+    DATA_DIR,
+    Network,
+    Sandbox,
+    SandboxLaunch,
+    SandboxLayout,
+    command_mounts,
+    overlaps,
 )
+from mcphost.runtimes.users import ServerUsers, own_directory
 from mcphost.settings import Settings
 
 __all__ = ["ProcessInstance", "ProcessRuntime"]
@@ -55,184 +59,10 @@ log = logging.getLogger(__name__)
 
 STDIO_LIMIT = 16 * 1024 * 1024
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
-_KILL_WAIT = 10.0
 _NODE_LIKE = frozenset({"node", "nodejs", "npx", "npm", "bun", "deno"})
-_SIGNAL_EXIT_BASE = 128  # bubblewrap reports a program killed by signal N as exit code 128 + N
-
-
-class ProcessInstance(Instance):
-    """One server process (with bubblewrap in front of it when sandboxed)."""
-
-    def __init__(
-        self,
-        process: asyncio.subprocess.Process,
-        *,
-        id: str,
-        transport: Transport,
-        url: str | None,
-        sandboxed: bool,
-        group: ResourceGroup | None,
-        log_stream: asyncio.StreamReader,
-        max_log_lines: int,
-    ) -> None:
-        self.id = id
-        self.transport = transport
-        self.pid = process.pid
-        self.sandboxed = sandboxed
-        self.group = group
-        #: Processes the kernel killed for exceeding the memory limit (known once exited, with a cgroup).
-        self.oom_kills = 0
-        self._process = process
-        self._url = url
-        self._code: int | None = None
-        self._exited = asyncio.Event()
-        self._stopping: dict[int, bytes] = {}
-        self._doomed: set[int] = set()  # processes sent SIGKILL, waited for before the instance counts as exited
-        self._logs = LogBuffer(max_lines=max_log_lines)
-        self._log_task = asyncio.create_task(pump_lines(log_stream, self._logs), name=f"logs-{id}")
-        self._watch_task = asyncio.create_task(self._watch(), name=f"watch-{id}")
-
-    @property
-    def stdio(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
-        if self.transport != "stdio" or self._process.stdout is None or self._process.stdin is None:
-            return None
-        return self._process.stdout, self._process.stdin
-
-    @property
-    def url(self) -> str | None:
-        return self._url
-
-    def log_lines(self) -> AsyncIterator[str]:
-        """Its stderr lines until it exits (one consumer). Lines a slow consumer missed are counted and announced."""
-        return self._logs.lines()
-
-    @property
-    def dropped_log_lines(self) -> int:
-        return self._logs.dropped
-
-    def last_log_lines(self, count: int = 20) -> list[str]:
-        """The most recent lines, whether or not they were consumed (for an error report)."""
-        return self._logs.tail(count)
-
-    @property
-    def exit_code(self) -> int | None:
-        return self._code
-
-    async def wait(self) -> int:
-        await self._exited.wait()
-        assert self._code is not None
-        return self._code
-
-    async def stop(self, grace: float) -> int:
-        if self._exited.is_set():
-            return await self.wait()
-        # Everything of the server now running; stop() returns only once none of it runs any more.
-        self._stopping = start_times([self.pid, *descendants(self.pid)])
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(grace, 0.0)
-        stdin = self._process.stdin
-        if stdin is not None and grace > 0:
-            stdin.close()  # MCP stdio shutdown: end of input first, signals after
-            if await self._exits_within(grace / 2):
-                return await self._gone()
-        self._signal(signal.SIGTERM)
-        if await self._exits_within(deadline - loop.time()):
-            return await self._gone()
-        self._kill()
-        if not await self._exits_within(_KILL_WAIT):
-            log.error("instance %s (pid %s) survived SIGKILL for %s s", self.id, self.pid, _KILL_WAIT)
-        return await self._gone()
-
-    async def _gone(self) -> int:
-        """The exit code, once the processes seen when stopping began have all finished exiting (a process in
-        the sandbox's pid namespace may still be on its way out when the launcher is already gone)."""
-        code = await self.wait()
-        for _ in range(int(_KILL_WAIT / 0.02)):
-            stragglers = still_running(self._stopping)
-            if not stragglers:
-                break
-            signal_all(stragglers, signal.SIGKILL)
-            await asyncio.sleep(0.02)
-        return code
-
-    async def _exits_within(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(asyncio.shield(self._exited.wait()), max(seconds, 0.0))
-        except TimeoutError:
-            return False
-        return True
-
-    def _signal(self, signum: int) -> None:
-        """Signal each of the server's processes once (a second SIGTERM could hit a server's exit path).
-
-        Under the sandbox, the server's processes, not bubblewrap's: killing bubblewrap would SIGKILL everything."""
-        tree = descendants(self.pid)
-        if self.sandboxed:
-            # The launcher's child is bubblewrap's init in the pid namespace; the server is below it.
-            helpers = {self.pid, *(pid for pid, parent in tree.items() if parent == self.pid)}
-            targets = set(tree) - helpers
-        else:
-            targets = {self.pid, *tree, *group_members(self.pid)}
-            if self.group is not None:
-                targets.update(self.group.pids())
-        signal_all(targets, signum)
-
-    def _kill(self, *, tree: bool = True) -> None:
-        """SIGKILL everything: the process group, every descendant, every member of the cgroup. Once the main
-        process is gone its pid may be reused, so its descendants are no longer looked for (``tree=False``)."""
-        pids = list(descendants(self.pid)) if tree else []
-        self._doomed.update(pids)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        signal_all(pids, signal.SIGKILL)
-        if self.group is not None:
-            self.group.kill()
-
-    async def _watch(self) -> None:
-        """Wait for the main process to exit, then clean up whatever it left (pipes close, the group is removed).
-
-        A pidfd tells when it exits: ``Process.wait()`` only returns once its pipes are closed, which a leftover
-        child holding stderr would prevent."""
-        try:
-            await self._main_exit()
-            self._kill(tree=False)  # leftovers of an exited server belong to nobody
-            code = await self._process.wait()
-            if self.sandboxed and _SIGNAL_EXIT_BASE < code < _SIGNAL_EXIT_BASE + 32:
-                code = _SIGNAL_EXIT_BASE - code
-            for _ in range(100):  # a killed process takes a moment to be gone; stop() returns once it is
-                if not alive(self.pid) and not living(self._doomed):
-                    break
-                self._kill(tree=False)
-                await asyncio.sleep(0.02)
-            if self.group is not None:
-                self.oom_kills = self.group.oom_kills()
-                for _ in range(50):
-                    if self.group.remove():
-                        break
-                    self.group.kill()
-                    await asyncio.sleep(0.02)
-            self._code = code
-        finally:
-            if self._code is None:
-                self._code = self._process.returncode if self._process.returncode is not None else -signal.SIGKILL
-            self._exited.set()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._log_task), 5)
-
-    async def _main_exit(self) -> None:
-        try:
-            fd = os.pidfd_open(self.pid)
-        except (AttributeError, OSError):  # gone already, or no pidfd (old kernel): wait the classic way
-            await self._process.wait()
-            return
-        loop = asyncio.get_running_loop()
-        exited = loop.create_future()
-        loop.add_reader(fd, _resolve, exited)
-        try:
-            await exited
-        finally:
-            loop.remove_reader(fd)
-            os.close(fd)
+#: ``/data`` as a whole argument or value, or after ``=`` (``--db=/data/x``), followed by ``/`` or its end
+_DATA_PATH = re.compile(r"(^|=)/data(?=/|$)")
+_INSTALL_PASST = "install passt (apt-get install passt) or slirp4netns"
 
 
 class ProcessRuntime(Runtime):
@@ -266,7 +96,19 @@ class ProcessRuntime(Runtime):
         self._sandbox_lock = threading.Lock()
         if self.options.cgroups == "off":
             cgroups = None
-        self.limiter = Limiter(detect_cgroups() if cgroups == "auto" else cgroups)
+        self.limiter = Limiter(detect_cgroups() if cgroups == "auto" else cgroups, max_pids=self.options.max_pids)
+        if self.limiter.cgroups is not None:
+            self.limiter.cgroups.remove_stale()  # left by a platform killed before it could remove them
+        #: One host uid per server, when MCP Host runs as root (else servers keep its uid)
+        self.users = (
+            ServerUsers(
+                settings.home / "servers", base=self.options.server_uid_base, count=self.options.server_uid_count
+            )
+            if os.geteuid() == 0
+            else None
+        )
+        self.network_helper = find_helper(self.options.network_helper)
+        self._resolv_conf = resolv_conf_for(self.network_helper) if self.network_helper is not None else None
         self._instances: set[ProcessInstance] = set()
 
     # the sandbox and what is enforced
@@ -282,7 +124,8 @@ class ProcessRuntime(Runtime):
                 self._sandbox_problem = "bubblewrap is not installed"
             else:
                 sandbox = Sandbox(path)
-                self._sandbox_problem = sandbox.probe()
+                probe_user = (self.users.base, self.users.base) if self.users is not None else None
+                self._sandbox_problem = sandbox.probe(probe_user)
                 if self._sandbox_problem is None:
                     self._sandbox = sandbox
             self._sandbox_checked = True
@@ -305,19 +148,42 @@ class ProcessRuntime(Runtime):
 
     def enforced_for(self, artifact: Artifact | None = None) -> frozenset[str]:
         """Limits this host enforces for a program (Node-like programs get no address-space limit)."""
-        enforced = set(self.limiter.enforced(address_space_ok=not _node_like(artifact)))
+        own_uid = self.users is not None and self.sandboxed
+        enforced = set(self.limiter.enforced(address_space_ok=not _node_like(artifact), own_uid=own_uid))
         if self.sandboxed:
             enforced.add("network_none")
+            if self.network_helper is not None:
+                enforced.add("network_isolated")
         return frozenset(enforced)
 
     def warnings_for(self, limits: Limits, artifact: Artifact | None = None) -> list[str]:
         enforced = self.enforced_for(artifact)
         messages = list(self.warnings)
+        if limits.network != "none" and self.sandboxed and "network_isolated" not in enforced:
+            if self.options.sandbox == "required":
+                messages.append(f"cannot run with network access: no network helper is installed ({_INSTALL_PASST})")
+            else:
+                messages.append(
+                    "shares the host's network: it can reach every service on this machine's loopback, MCP Host "
+                    f"included ({_INSTALL_PASST} to give it a network of its own)"
+                )
+        if (
+            limits.network != "none"
+            and self.options.host_loopback_ports
+            and self.network_helper is not None
+            and not self.network_helper.forwards_to_loopback
+        ):
+            messages.append("runtime.host_loopback_ports are not reachable: they need pasta (apt-get install passt)")
         if limits.cpu is not None and "cpu" not in enforced:
             messages.append("CPU limit is not enforced by the process runtime on this machine (no usable cgroups)")
         if limits.memory_mib is not None and "memory" not in enforced:
             reason = "no usable cgroups, and Node.js needs its address space" if _node_like(artifact) else "no cgroups"
             messages.append(f"memory limit is not enforced by the process runtime on this machine ({reason})")
+        if "pids" not in enforced:
+            messages.append(
+                f"the process limit ({self.options.max_pids}) is not enforced by the process runtime on this machine "
+                "(no pids cgroup, and servers have no uid of their own)"
+            )
         if limits.gpu > 0:
             messages.append("GPU is not supported by the process runtime")
         if limits.network == "none" and "network_none" not in enforced:
@@ -363,8 +229,49 @@ class ProcessRuntime(Runtime):
         hidden = [self.settings.home]
         url = self.settings.effective_database_url
         if url.startswith("sqlite") and ":///" in url:
-            hidden.append(Path(url.split(":///", 1)[1].split("?", 1)[0]))
+            database = url.split(":///", 1)[1].split("?", 1)[0]
+            hidden += [Path(database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
         return hidden
+
+    def _check_mounts(self, spec: LaunchSpec) -> None:
+        """Refuse an artifact that would show anything of MCP Host's own to the server: only the package environment
+        the runtime built for it may lie in the home (read-only; it holds no secrets)."""
+        envs = self.settings.home / "envs"
+        own_env = spec.artifact.details.get("env")
+        for mount in spec.artifact.mounts:
+            if own_env and str(mount) == own_env and _inside(mount, envs):
+                continue
+            for hidden in self._hidden_paths():
+                if overlaps(mount, hidden):
+                    raise StartFailed(
+                        f"refusing to start {spec.slug}: {mount} would show MCP Host's own data ({hidden}) to the "
+                        "server; nothing of MCP Host's home or database is mounted but the server's own data"
+                    )
+
+    def _network(self, spec: LaunchSpec, transport: Transport) -> Network:
+        """The server's network: its own namespace (with a helper), loopback only, or (no helper) the host's."""
+        if self._sandbox is None:
+            return "host"
+        if spec.limits.network == "none":
+            if transport == "streamable-http":
+                raise StartFailed("network: none cannot be used with a streamable-http server (it must be reachable)")
+            return "none"
+        helper = self.network_helper
+        if helper is None:
+            if self.options.sandbox == "required":
+                raise StartFailed(
+                    f"refusing to start {spec.slug}: a sandbox is required (runtime.sandbox = required) and a server "
+                    f"with network access needs a network of its own, but no network helper is installed "
+                    f"({_INSTALL_PASST}); or give the server network: none"
+                )
+            log.warning("%s shares the host's network: no network helper is installed", spec.slug)
+            return "host"
+        if transport == "streamable-http" and not helper.forwards_to_loopback:
+            raise StartFailed(
+                f"cannot start {spec.slug}: a streamable-http server in a network of its own is reached through "
+                f"pasta, and only {helper.name} is installed (apt-get install passt)"
+            )
+        return "isolated"
 
     # start
 
@@ -379,35 +286,84 @@ class ProcessRuntime(Runtime):
                 f"refusing to start {spec.slug}: a sandbox is required (runtime.sandbox = required) "
                 f"but {self._sandbox_problem}"
             )
-        for mount in artifact.mounts:
-            if any(exposes(mount, secret) for secret in self._hidden_paths()):
-                raise StartFailed(f"refusing to start {spec.slug}: {mount} would expose MCP Host's data directory")
-        spec.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._check_mounts(spec)
         transport, url, argv, extra_env = artifact.transport, artifact.url, list(artifact.argv), {}
+        network = self._network(spec, transport)
+        user = await self._prepare_data(spec)
+        port = None
         if transport == "streamable-http":
-            if spec.limits.network == "none" and self._sandbox is not None:
-                raise StartFailed("network: none cannot be used with a streamable-http server (it must be reachable)")
             port = _free_port()
             url = (url or "http://127.0.0.1:{port}/mcp").replace("{port}", str(port))
             argv = [argv[0], *(arg.replace("{port}", str(port)) for arg in argv[1:])]
             extra_env["PORT"] = str(port)
+        if self._sandbox is None:  # the server sees the real file system: /data is where its data directory is
+            argv = [argv[0], *(_at_data(arg, spec.data_dir) for arg in argv[1:])]
         env = self._environment(spec, artifact, extra_env)
         try:
-            applied = self.limiter.apply(spec.slug, spec.limits, address_space_ok=not _node_like(artifact))
+            applied = self.limiter.apply(
+                spec.slug, spec.limits, address_space_ok=not _node_like(artifact), own_uid=user is not None
+            )
         except OSError as exc:
             raise StartFailed(f"cannot apply the resource limits of {spec.slug}: {exc}") from None
+        launch = None
         if self._sandbox is not None:
             layout = SandboxLayout(
                 read_only=artifact.mounts,
                 data_dir=spec.data_dir,
-                network=spec.limits.network != "none",
+                network=network,
                 hostname=spec.slug[:63] or "mcp-server",
+                user=user,
+                resolv_conf=self._resolv_conf if network == "isolated" else None,
             )
-            argv = self._sandbox.argv(layout, argv)
-        instance = await self._spawn(spec, argv, env, applied, transport, url)
+            launch = self._sandbox.launch(layout, argv)
+            argv = launch.argv
+        try:
+            instance = await self._spawn(spec, argv, env, applied, transport, url, launch)
+            if network == "isolated" and launch is not None:
+                await self._connect(instance, launch, spec, port)
+        finally:
+            if launch is not None:
+                launch.close()
+        instance.uid = user[0] if user is not None else None
         self._instances.add(instance)
         instance._watch_task.add_done_callback(lambda _: self._instances.discard(instance))
         return instance
+
+    async def _prepare_data(self, spec: LaunchSpec) -> tuple[int, int] | None:
+        """Create the data directory; as root, give the server its uid and the directory to that uid."""
+        if self.users is None or self._sandbox is None:
+            spec.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return None
+        try:
+            uid = self.users.uid_for(spec.server_id, spec.data_dir)
+            await asyncio.to_thread(own_directory, spec.data_dir, uid, uid)
+        except (OSError, RuntimeError) as exc:
+            raise StartFailed(f"cannot give {spec.slug} its own user: {exc}") from None
+        return uid, uid
+
+    async def _connect(
+        self, instance: ProcessInstance, launch: SandboxLaunch, spec: LaunchSpec, port: int | None
+    ) -> None:
+        """Attach the network helper to the sandbox's namespace, then let the server start; stop it if that fails."""
+        helper = self.network_helper
+        assert helper is not None
+        try:
+            child = await launch.child_pid()
+            instance.network = await helper.attach(
+                child,
+                forward=[port] if port is not None else [],
+                host_ports=self.options.host_loopback_ports if helper.forwards_to_loopback else (),
+                dns_forward=self._resolv_conf is not None,
+            )
+            launch.release()
+        except (OSError, asyncio.CancelledError) as exc:
+            await instance.stop(0)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            said = "; ".join(instance.last_log_lines(5))
+            raise StartFailed(
+                f"cannot give {spec.slug} its own network ({helper.name}): {exc}" + (f" ({said})" if said else "")
+            ) from None
 
     def _environment(self, spec: LaunchSpec, artifact: Artifact, extra: dict[str, str]) -> dict[str, str]:
         """The server's whole environment, from scratch: nothing of the platform's own leaks in."""
@@ -416,11 +372,21 @@ class ProcessRuntime(Runtime):
         home = DATA_DIR if self._sandbox is not None else str(spec.data_dir)
         env = {"PATH": path, "HOME": home, "LANG": "C.UTF-8", "TMPDIR": "/tmp", "PYTHONUNBUFFERED": "1"}  # noqa: S108
         env.update(extra)
-        env.update(spec.env)
+        if self._sandbox is None:
+            env.update({name: _at_data(value, spec.data_dir) for name, value in spec.env.items()})
+        else:
+            env.update(spec.env)
         return env
 
     async def _spawn(
-        self, spec: LaunchSpec, argv: list[str], env: dict[str, str], applied: Applied, transport: Transport, url: Any
+        self,
+        spec: LaunchSpec,
+        argv: list[str],
+        env: dict[str, str],
+        applied: Applied,
+        transport: Transport,
+        url: Any,
+        launch: SandboxLaunch | None,
     ) -> ProcessInstance:
         stdio = transport == "stdio"
         try:
@@ -433,6 +399,7 @@ class ProcessRuntime(Runtime):
                 cwd=spec.data_dir,
                 start_new_session=True,
                 preexec_fn=applied.preexec(),  # joins the cgroup before exec: see limits.Applied
+                pass_fds=launch.pass_fds if launch is not None else (),
                 limit=STDIO_LIMIT,
             )
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
@@ -441,6 +408,8 @@ class ProcessRuntime(Runtime):
             raise StartFailed(f"cannot start {spec.slug} ({argv[0]}): {exc}") from None
         finally:
             applied.spawned()
+            if launch is not None:
+                launch.spawned()
         log_stream = process.stderr if stdio else process.stdout
         assert log_stream is not None
         return ProcessInstance(
@@ -452,6 +421,7 @@ class ProcessRuntime(Runtime):
             group=applied.group,
             log_stream=log_stream,
             max_log_lines=self.max_log_lines,
+            sandbox_depth=launch.depth if launch is not None else 2,
         )
 
     async def close(self) -> None:
@@ -460,9 +430,13 @@ class ProcessRuntime(Runtime):
         await asyncio.gather(*(i.stop(self.options.stop_grace_seconds) for i in instances), return_exceptions=True)
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+def _inside(path: Path, parent: Path) -> bool:
+    return os.path.realpath(path).startswith(os.path.realpath(parent).rstrip("/") + "/")
+
+
+def _at_data(value: str, data_dir: Path) -> str:
+    """``value`` with a leading ``/data`` path (or one after ``=``) pointing at the real data directory instead."""
+    return _DATA_PATH.sub(lambda match: match.group(1) + str(data_dir), value)
 
 
 def _node_like(artifact: Artifact | None) -> bool:

@@ -1,5 +1,11 @@
 """Where a server comes from. The catalog source is resolved to the package it names when a server is created;
-the others are stored as given. Commands are argument vectors, never shell strings."""
+the others are stored as given. Commands are argument vectors, never shell strings.
+
+Every hosted server is untrusted code (any package runs what its author wrote): the sandbox is the boundary, not
+these rules. What separates a command from a package is what it may name of this machine: a command runs any program
+of the host with any host paths in its arguments, mounted read-only into its sandbox, so only administrators may
+deploy one (unless ``runtime.allow_user_commands``); a package sees only its own environment, and its ``bin`` is one
+of the programs it installs, never an interpreter or a shell that would run code given in its arguments."""
 
 from __future__ import annotations
 
@@ -11,6 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 _PYPI_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _NPM_NAME = re.compile(r"^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
 _EXACT_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$")
+#: Programs that run whatever code their arguments carry: a package's ``bin`` may not be one of them.
+_INTERPRETER = re.compile(
+    r"^(python|pypy|pythonw)[0-9.]*(-config)?$|^(sh|bash|dash|zsh|ksh|csh|tcsh|fish|busybox|env|node|nodejs|deno|bun"
+    r"|npx|npm|uv|uvx|pip[0-9.]*|perl[0-9.]*|ruby[0-9.]*|php[0-9.]*|lua[0-9.]*|tclsh[0-9.]*|awk|gawk|sudo)$"
+)
 Arg = Annotated[str, Field(max_length=4096)]
 
 
@@ -52,6 +63,11 @@ class PackageSource(_Source):
             raise ValueError(f"version {self.version!r} must be one exact version, not a range")
         if self.bin is not None and not _NPM_NAME.match(self.bin.lower()):
             raise ValueError(f"{self.bin!r} is not a program name")
+        if self.bin is not None and _INTERPRETER.match(self.bin.lower()):
+            raise ValueError(
+                f"'bin' names one of the package's own programs; {self.bin!r} is an interpreter or shell, which would "
+                "run any code given in 'args' (deploy a command source for that: only administrators may)"
+            )
         return self
 
 
