@@ -60,6 +60,8 @@ def installer_env() -> dict[str, str]:
     """What uv and npm see: the network, TLS and tool settings of the platform's environment, none of its secrets."""
     env = {k: v for k, v in os.environ.items() if k in _INSTALLER_ENV or k.startswith(_INSTALLER_PREFIXES)}
     env.update({"NO_COLOR": "1", "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"})
+    # uv trusts the system's certificate store, as npm and pip do: a TLS-inspecting proxy's CA installed there works.
+    env.setdefault("UV_NATIVE_TLS", "1")
     return env
 
 
