@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mcphost.cli.output import JsonOption, UrlOption, console, esc, print_json, run_api, short_time
+from mcphost.cli.output import (
+    JsonOption,
+    UrlOption,
+    YesOption,
+    console,
+    delete_owner,
+    esc,
+    print_json,
+    run_api,
+    short_time,
+)
 
 if TYPE_CHECKING:
     from mcphost.client import MCPHostClient
@@ -130,10 +140,10 @@ def delete(
         ),
     ] = False,
     url: UrlOption = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
 ) -> None:
     """Delete an account: its tokens, sessions and memberships go, and the access keys it created stop working."""
-    from mcphost.client import ApiError, resources
+    from mcphost.client import resources
 
     async def find(client: MCPHostClient) -> dict[str, Any]:
         return await resources.resolve_user(client, user)
@@ -144,21 +154,18 @@ def delete(
         typer.confirm(f"Delete the account {found['email']}{what}? This cannot be undone.", abort=True)
 
     async def remove(client: MCPHostClient) -> None:
-        try:
-            await resources.delete_user(client, found["id"], delete_servers=delete_servers)
-        except ApiError as exc:
-            if exc.code != "user_has_servers":
-                raise
-            count = exc.details.get("servers", "some") if isinstance(exc.details, dict) else "some"
-            raise ApiError(
-                exc.status,
-                exc.code,
-                f"{found['email']} owns {count} server(s), so the account was not deleted: run `mcphost users "
-                f"delete {found['email']} --delete-servers` to stop and delete them with it, or disable the account "
-                "instead (`mcphost users disable`).",
-            ) from None
+        await resources.delete_user(client, found["id"], delete_servers=delete_servers)
 
-    run_api(remove, url)
+    delete_owner(
+        url,
+        remove,
+        refusal="user_has_servers",
+        advice=lambda count: (
+            f"{found['email']} owns {count} server(s), so the account was not deleted: run `mcphost users "
+            f"delete {found['email']} --delete-servers` to stop and delete them with it, or disable the account "
+            "instead (`mcphost users disable`)."
+        ),
+    )
     typer.echo(f"{found['email']}: deleted" + (" with the servers it owned" if delete_servers else ""))
 
 

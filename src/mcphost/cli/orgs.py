@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mcphost.cli.output import JsonOption, UrlOption, console, esc, print_json, run_api, short_time
+from mcphost.cli.output import (
+    JsonOption,
+    UrlOption,
+    YesOption,
+    console,
+    delete_owner,
+    esc,
+    print_json,
+    run_api,
+    short_time,
+)
 
 if TYPE_CHECKING:
     from mcphost.client import MCPHostClient
@@ -170,10 +180,10 @@ def delete(
         ),
     ] = False,
     url: UrlOption = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
 ) -> None:
     """Delete an organisation (owners). One that still has servers is deleted only with --delete-servers."""
-    from mcphost.client import ApiError, resources
+    from mcphost.client import resources
 
     async def find(client: MCPHostClient) -> dict[str, Any]:
         return await resources.resolve_org(client, org)
@@ -184,19 +194,16 @@ def delete(
         typer.confirm(f"Delete the organisation {found['slug']}{what}? This cannot be undone.", abort=True)
 
     async def remove(client: MCPHostClient) -> None:
-        try:
-            await resources.delete_org(client, found["id"], delete_servers=delete_servers)
-        except ApiError as exc:
-            if exc.code != "org_has_servers":
-                raise
-            count = exc.details.get("servers", "some") if isinstance(exc.details, dict) else "some"
-            raise ApiError(
-                exc.status,
-                exc.code,
-                f"{found['slug']} still has {count} server(s), so it was not deleted: run `mcphost orgs delete "
-                f"{found['slug']} --delete-servers` to stop and delete them with it, or delete them first "
-                "(`mcphost servers list`).",
-            ) from None
+        await resources.delete_org(client, found["id"], delete_servers=delete_servers)
 
-    run_api(remove, url)
+    delete_owner(
+        url,
+        remove,
+        refusal="org_has_servers",
+        advice=lambda count: (
+            f"{found['slug']} still has {count} server(s), so it was not deleted: run `mcphost orgs delete "
+            f"{found['slug']} --delete-servers` to stop and delete them with it, or delete them first "
+            "(`mcphost servers list`)."
+        ),
+    )
     typer.echo(f"{found['slug']}: deleted" + (" with its servers" if delete_servers else ""))

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 UrlOption = Annotated[
     str | None,
     typer.Option(
@@ -55,6 +56,25 @@ def run_api(work: Callable[[MCPHostClient], Awaitable[T]], url: str | None = Non
         fail(f"{exc.message}{hint}")
     except ClientError as exc:
         fail(exc.message)
+
+
+def delete_owner(
+    url: str | None, remove: Callable[[MCPHostClient], Awaitable[None]], *, refusal: str, advice: Callable[[Any], str]
+) -> None:
+    """Delete an owner of servers (an organisation, an account); the API's refusal with the code ``refusal`` (it
+    still owns servers) is told as ``advice(number of servers)``."""
+    from mcphost.client import ApiError
+
+    async def work(client: MCPHostClient) -> None:
+        try:
+            await remove(client)
+        except ApiError as exc:
+            if exc.code != refusal:
+                raise
+            count = exc.details.get("servers", "some") if isinstance(exc.details, dict) else "some"
+            raise ApiError(exc.status, exc.code, advice(count)) from None
+
+    run_api(work, url)
 
 
 def print_json(data: Any) -> None:

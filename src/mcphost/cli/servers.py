@@ -14,6 +14,7 @@ from mcphost.cli.follow import DEFAULT_TIMEOUT, TimeoutOption, WaitFailed, WaitO
 from mcphost.cli.output import (
     JsonOption,
     UrlOption,
+    YesOption,
     console,
     esc,
     fail,
@@ -177,7 +178,7 @@ def redeploy(
 def delete(
     server: ServerArg,
     url: UrlOption = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
 ) -> None:
     """Stop and delete a server, with its access keys."""
 
