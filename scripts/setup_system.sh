@@ -3,9 +3,10 @@
 # `make test` and `.ci/run`.
 #
 #   bash scripts/setup_system.sh run     what `make run` needs: Python's venv, bubblewrap and passt (the sandbox and
-#                                        its network), Node.js and npm (npm packages)
-#   bash scripts/setup_system.sh test    the above, plus git, PostgreSQL (installed, running, reachable on
-#                                        localhost:5432) and Chromium with fonts (the console's browser tests)
+#                                        its network; slirp4netns, the other network helper), Node.js and npm
+#   bash scripts/setup_system.sh test    the above, plus git, PostgreSQL and Redis (installed, running, reachable on
+#                                        localhost:5432 and :6379), Chromium with fonts and libatomic1 (the
+#                                        console's browser tests: Playwright's driver needs it)
 #
 # When everything is there it prints one line and returns at once. Otherwise it installs what is missing with
 # apt-get when it can (running as root, or with sudo that needs no password); when it cannot, it prints the one
@@ -22,6 +23,7 @@ run | test) ;;
 esac
 
 POSTGRES_PORT="${MCPHOST_SETUP_POSTGRES_PORT:-5432}"
+REDIS_PORT=6379
 
 has() { command -v "$1" >/dev/null 2>&1; }
 
@@ -33,6 +35,7 @@ missing_packages() {
     has make || echo make
     has bwrap || echo bubblewrap # the process runtime's sandbox
     has pasta || echo passt      # the sandbox's own network namespace with outbound access only
+    has slirp4netns || echo slirp4netns # the other network helper (runtime.network_helper)
     has node || echo nodejs      # npm packages as hosted servers
     has npm || echo npm
     [ -e /etc/ssl/certs/ca-certificates.crt ] || echo ca-certificates
@@ -41,10 +44,14 @@ missing_packages() {
         # The console's tests drive Debian's Chromium; fonts so pages render as users see them.
         has chromium || echo chromium
         [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || echo fonts-dejavu-core
+        installed libatomic1 || echo libatomic1 # Playwright's bundled Node.js driver links it
         postgres_installed || echo postgresql
         has pg_isready || echo postgresql-client
+        has redis-server || echo redis-server # the catalog's Redis server is tested against a real Redis
     fi
 }
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 
 postgres_installed() { [ -d /etc/postgresql ] && [ -n "$(ls -A /etc/postgresql 2>/dev/null)" ]; }
 
@@ -111,6 +118,22 @@ postgres_up() {
     exit 1
 }
 
+# Redis on localhost:6379 (started without persistence when it is installed but down).
+redis_up() {
+    if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "starting Redis on 127.0.0.1:$REDIS_PORT"
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+        --dir "${TMPDIR:-/tmp}" --logfile "${TMPDIR:-/tmp}/mcphost-test-redis.log"
+    for _ in $(seq 1 40); do
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+        sleep 0.25
+    done
+    echo "error: Redis did not come up on 127.0.0.1:$REDIS_PORT" >&2
+    exit 1
+}
+
 mapfile -t missing < <(missing_packages)
 if [ "${#missing[@]}" -ne 0 ]; then
     if [ "${MCPHOST_SETUP_INSTALL:-yes}" = no ] || ! can_be_root; then
@@ -128,10 +151,11 @@ if [ "${#missing[@]}" -ne 0 ]; then
 fi
 if [ "$profile" = test ]; then
     postgres_up
+    redis_up
 fi
 
-summary="python3 $(python3 -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'), bubblewrap, passt, node $(node --version)"
+summary="python3 $(python3 -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'), bubblewrap, passt, slirp4netns, node $(node --version)"
 if [ "$profile" = test ]; then
-    summary+=", git, $(chromium --version 2>/dev/null | head -n1), PostgreSQL on localhost:$POSTGRES_PORT"
+    summary+=", git, $(chromium --version 2>/dev/null | head -n1), PostgreSQL on localhost:$POSTGRES_PORT, Redis on :$REDIS_PORT"
 fi
 echo "system packages ($profile): $summary"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mcphost.mcp import StdioConnection
+from mcphost.runtimes.packages import installer_env
 
 FIXTURE_SERVER = Path(__file__).parents[1] / "fixtures" / "echo_server.py"
 TIME_SERVER_PACKAGE = "mcp-server-time==2026.10.19"
@@ -91,11 +92,13 @@ def time_server(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``mcp-server-time`` program, installed from PyPI with uv into a virtualenv kept for the session."""
     uv = Path(sys.executable).parent / "uv"
     venv = tmp_path_factory.mktemp("mcp-server-time") / "venv"
-    subprocess.run([str(uv), "venv", "--quiet", str(venv)], check=True, timeout=300)
+    env = installer_env()  # what the process runtime gives uv: the network and TLS settings, the system's CAs
+    subprocess.run([str(uv), "venv", "--quiet", str(venv)], check=True, timeout=300, env=env)
     subprocess.run(
         [str(uv), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), TIME_SERVER_PACKAGE],
         check=True,
         timeout=600,
+        env=env,
     )
     program = venv / "bin" / "mcp-server-time"
     assert program.exists()

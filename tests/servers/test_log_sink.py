@@ -80,3 +80,21 @@ async def test_old_lines_are_trimmed_to_the_line_and_byte_budgets(app: FastAPI, 
     kept = await _lines(app, server_id)
     assert 9_900 < sum(len(line) for line in kept) <= 10_000
     assert newest[0].line == "y" * 100
+
+
+async def test_the_last_lines_of_a_deleted_server_do_not_lose_the_others(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    # A server's last lines can reach the sink after its row was deleted (its process is stopped as it goes): they
+    # are dropped, and the other servers' lines in the same batch are written (before, the batch failed on the
+    # deleted server's foreign key and all of it was lost, every flush).
+    server_id = await _server(client)
+    sink = LogSink(app.state.platform.db, ServerLogSettings())
+    deleted = uuid.uuid4()
+
+    sink.add(deleted, LogStream.STDERR, "goodbye")
+    sink.add(server_id, LogStream.STDERR, "still here")
+    await sink.flush()
+
+    assert await _lines(app, server_id) == ["still here"]
+    assert await _lines(app, deleted) == []

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.db.base import utcnow
 from mcphost.db.session import Database
-from mcphost.models import LogStream, ServerLog
+from mcphost.models import LogStream, Server, ServerLog
 from mcphost.services.loop import ServiceLoop
 from mcphost.settings import ServerLogSettings
 
@@ -61,8 +61,13 @@ class LogSink(ServiceLoop):
             rows.append({"server_id": server_id, "stream": LogStream.PLATFORM, "line": note, "ts": utcnow()})
         self._dropped.clear()
         async with self.db.session_scope() as session:
-            await session.execute(sa.insert(ServerLog), rows)
-            touched: set[uuid.UUID] = {row["server_id"] for row in rows}
+            named = {row["server_id"] for row in rows}
+            touched = await _existing(session, named)
+            rows = [row for row in rows if row["server_id"] in touched]
+            if rows:
+                await session.execute(sa.insert(ServerLog), rows)
+            for gone in named - touched:
+                self._since_trim.pop(gone, None)
             for server_id in touched:
                 self._since_trim[server_id] = self._since_trim.get(server_id, 0) + 1
                 if self._since_trim[server_id] >= 20:
@@ -82,6 +87,16 @@ class LogSink(ServiceLoop):
             await self.flush()
         except Exception:
             log.exception("writing the last server log lines failed")
+
+
+async def _existing(session: AsyncSession, server_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """The servers among ``server_ids`` that still exist, held until the transaction ends (PostgreSQL: ``FOR KEY
+    SHARE``; SQLite: the write lock), so none is deleted between this and the insert. The last lines of a deleted
+    server are dropped: one of them would otherwise fail the whole batch on its foreign key."""
+    found = await session.scalars(
+        sa.select(Server.id).where(Server.id.in_(server_ids)).with_for_update(key_share=True)
+    )
+    return set(found.all())
 
 
 async def trim(session: AsyncSession, server_id: uuid.UUID, settings: ServerLogSettings) -> None:
