@@ -93,9 +93,7 @@ async def _existing(session: AsyncSession, server_ids: set[uuid.UUID]) -> set[uu
     """The servers among ``server_ids`` that still exist, held until the transaction ends (PostgreSQL: ``FOR KEY
     SHARE``; SQLite: the write lock), so none is deleted between this and the insert. The last lines of a deleted
     server are dropped: one of them would otherwise fail the whole batch on its foreign key."""
-    found = await session.scalars(
-        sa.select(Server.id).where(Server.id.in_(server_ids)).with_for_update(key_share=True)
-    )
+    found = await session.scalars(sa.select(Server.id).where(Server.id.in_(server_ids)).with_for_update(key_share=True))
     return set(found.all())
 
 
