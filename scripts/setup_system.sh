@@ -6,7 +6,9 @@
 #                                        its network; slirp4netns, the other network helper), Node.js and npm
 #   bash scripts/setup_system.sh test    the above, plus git, PostgreSQL and Redis (installed, running, reachable on
 #                                        localhost:5432 and :6379), Chromium with fonts and libatomic1 (the
-#                                        console's browser tests: Playwright's driver needs it)
+#                                        console's browser tests: Playwright's driver needs it), and for the Docker
+#                                        runtime: docker.io (dockerd started), runsc, docker-registry, debootstrap
+#                                        and the base images (scripts/docker_base_images.sh)
 #
 # When everything is there it prints one line and returns at once. Otherwise it installs what is missing with
 # apt-get when it can (running as root, or with sudo that needs no password); when it cannot, it prints the one
@@ -48,6 +50,12 @@ missing_packages() {
         postgres_installed || echo postgresql
         has pg_isready || echo postgresql-client
         has redis-server || echo redis-server # the catalog's Redis server is tested against a real Redis
+        # The Docker runtime's tests: a real engine, gVisor, a real registry, base images built with debootstrap.
+        has dockerd || echo docker.io
+        has runsc || echo runsc
+        has docker-registry || echo docker-registry
+        has htpasswd || echo apache2-utils # the test registry's htpasswd file
+        has debootstrap || echo debootstrap
     fi
 }
 
@@ -152,10 +160,12 @@ fi
 if [ "$profile" = test ]; then
     postgres_up
     redis_up
+    bash "$(dirname "${BASH_SOURCE[0]}")/start_dockerd.sh"
+    bash "$(dirname "${BASH_SOURCE[0]}")/docker_base_images.sh"
 fi
 
 summary="python3 $(python3 -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'), bubblewrap, passt, slirp4netns, node $(node --version)"
 if [ "$profile" = test ]; then
-    summary+=", git, $(chromium --version 2>/dev/null | head -n1), PostgreSQL on localhost:$POSTGRES_PORT, Redis on :$REDIS_PORT"
+    summary+=", git, $(chromium --version 2>/dev/null | head -n1), PostgreSQL on localhost:$POSTGRES_PORT, Redis on :$REDIS_PORT, Docker $(docker version --format '{{.Server.Version}}')"
 fi
 echo "system packages ($profile): $summary"
