@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 Progress = Callable[[str], Awaitable[None]]
 Transport = Literal["stdio", "streamable-http"]
+#: The phases of a long ``prepare`` that users see as the server's status.
+BuildPhase = Literal["cloning", "building", "pushing"]
 
 
 class RuntimeFailure(Exception):
@@ -65,6 +69,41 @@ class LaunchSpec:
     env: dict[str, str]
     data_dir: Path
     limits: Limits
+
+
+@dataclass(frozen=True)
+class PrepareReporter:
+    """Where a long ``prepare`` (a git checkout, an image build, a push) reports beyond its log lines: the phase it is
+    in (shown as the server's status) and telemetry events (recorded as the server's usage events, e.g.
+    ``push_retry`` with its attempt and error kind)."""
+
+    phase: Callable[[BuildPhase], Awaitable[None]]
+    event: Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+# A context variable rather than a parameter of ``prepare``: only the runtimes that build need it, and every caller
+# that does not set one (tests, tools) gets the silent default.
+_reporter: ContextVar[PrepareReporter | None] = ContextVar("mcphost_prepare_reporter", default=None)
+
+
+@contextmanager
+def reporting(reporter: PrepareReporter) -> Iterator[None]:
+    """Send the phases and events of the ``prepare`` calls made inside this block to ``reporter``."""
+    token = _reporter.set(reporter)
+    try:
+        yield
+    finally:
+        _reporter.reset(token)
+
+
+async def report_phase(phase: BuildPhase) -> None:
+    if (reporter := _reporter.get()) is not None:
+        await reporter.phase(phase)
+
+
+async def report_event(kind: str, payload: dict[str, Any]) -> None:
+    if (reporter := _reporter.get()) is not None:
+        await reporter.event(kind, payload)
 
 
 class Instance(ABC):
