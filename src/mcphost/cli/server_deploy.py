@@ -7,6 +7,7 @@ endpoint and access key are printed (the key only this once); ``--wait`` then fo
 
 from __future__ import annotations
 
+import enum
 import shlex
 import sys
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -77,12 +78,17 @@ def deploy(
     _create(name or _default_name(entry), source, fields, wait=wait, timeout=timeout, url=url, as_json=as_json)
 
 
+class Transport(enum.StrEnum):
+    STDIO = "stdio"
+    STREAMABLE_HTTP = "streamable-http"
+
+
 def create(
     name: Annotated[str, typer.Argument(help="The server's name.", show_default=False)],
     package: Annotated[
         str | None,
         typer.Option(
-            "--package", "-p", help="A package as pypi:NAME[==VERSION] or npm:NAME[@VERSION].", show_default=False
+            "--package", "-p", help="A package as pypi:NAME[==VERSION] or npm:NAME\\[@VERSION].", show_default=False
         ),
     ] = None,
     command: Annotated[
@@ -91,13 +97,43 @@ def create(
             "--command", "-c", help='A program and its arguments: "prog args…" (no shell).', show_default=False
         ),
     ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option("--image", "-i", help="A container image: NAME[:TAG] or NAME@sha256:DIGEST.", show_default=False),
+    ] = None,
+    git: Annotated[
+        str | None,
+        typer.Option("--git", "-g", help="A git repository's URL to build an image from.", show_default=False),
+    ] = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="With --git: the branch, tag or commit (default: the remote's HEAD).")
+    ] = None,
+    subdir: Annotated[
+        str | None, typer.Option("--subdir", help="With --git: the folder of the repository to build.")
+    ] = None,
+    dockerfile: Annotated[
+        str | None, typer.Option("--dockerfile", help="With --git: the Dockerfile to use (default: detected).")
+    ] = None,
+    transport: Annotated[
+        Transport | None,
+        typer.Option("--transport", help="With --image or --git: how the server speaks MCP (default: stdio)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="With --image or --git: the port a streamable-http server listens on."),
+    ] = None,
     arg: Annotated[
         list[str] | None,
         typer.Option(
             "--arg",
             "-a",
-            help="An argument for the program, after those of --command; repeat, in order (e.g. --arg=--verbose).",
+            help="An argument for the program, after those of --command or --package (with --image or --git: the "
+            "container's command instead of the image's); repeat, in order (e.g. --arg=--verbose).",
         ),
+    ] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option("--runtime", help="process or docker (default: chosen by the source and the settings)."),
     ] = None,
     env: Annotated[
         list[str] | None, typer.Option("--env", "-e", help="An environment variable as KEY=VALUE; repeat.")
@@ -111,16 +147,12 @@ def create(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Deploy a server from a PyPI or npm package, or from a command."""
-    if (package is None) == (command is None):
-        raise typer.BadParameter("give either --package or --command", param_hint="--package/--command")
-    source = _package_source(package) if package is not None else _command_source(command or "")
-    if arg:
-        if source["type"] == "package":
-            source["args"] = list(arg)
-        else:
-            source["command"] = [*source["command"], *arg]
+    """Deploy a server from a PyPI or npm package, a command, a container image or a git repository."""
+    source = _source(package=package, command=command, image=image, git=git)
+    _refine(source, ref=ref, subdir=subdir, dockerfile=dockerfile, transport=transport, port=port, arg=arg)
     fields: dict[str, Any] = {}
+    if runtime:
+        fields["runtime"] = runtime
     if env:
         fields["env"] = _pairs(env, "--env")
     if secret:
@@ -203,6 +235,48 @@ def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
             raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint=option)
         pairs[key] = value
     return pairs
+
+
+def _source(**given: str | None) -> dict[str, Any]:
+    """The source of exactly one of --package, --command, --image and --git."""
+    named = {option: value for option, value in given.items() if value is not None}
+    if len(named) != 1:
+        raise typer.BadParameter(
+            "give exactly one of --package, --command, --image or --git", param_hint="--package/--command/--image/--git"
+        )
+    ((option, value),) = named.items()
+    if option == "package":
+        return _package_source(value)
+    if option == "command":
+        return _command_source(value)
+    if option == "image":
+        return {"type": "image", "image": value}
+    return {"type": "git", "url": value}
+
+
+_CONTAINER_ONLY = {"--transport": "transport", "--port": "port"}
+_GIT_ONLY = {"--ref": "ref", "--subdir": "subdir", "--dockerfile": "dockerfile"}
+
+
+def _refine(source: dict[str, Any], *, arg: list[str] | None, **options: Any) -> None:
+    """Add the options that belong to this kind of source; an option that does not is an error, not ignored."""
+    kind = source["type"]
+    for flag, field in (_CONTAINER_ONLY | _GIT_ONLY).items():
+        value = options[field]
+        if value is None:
+            continue
+        allowed = ("image", "git") if flag in _CONTAINER_ONLY else ("git",)
+        if kind not in allowed:
+            raise typer.BadParameter(f"only with {' or '.join('--' + a for a in allowed)}", param_hint=flag)
+        source[field] = value.value if isinstance(value, Transport) else value
+    if not arg:
+        return
+    if kind == "package":
+        source["args"] = list(arg)
+    elif kind == "command":
+        source["command"] = [*source["command"], *arg]
+    else:
+        source["command"] = list(arg)
 
 
 def _package_source(spec: str) -> dict[str, Any]:
