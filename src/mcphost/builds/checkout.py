@@ -95,12 +95,13 @@ class _Git:
         if size > self.limit:
             raise PrepareFailed(self._too_large())
         await progress(f"Checked out {commit[:12]} ({self.redact(subject)[:120]}), {size / 1_048_576:.1f} MiB")
-        context = self.root
+        root = self.root.resolve()
+        context = root
         if source.subdir:
-            context = inside(self.root, source.subdir, "subdir")
+            context = inside(root, source.subdir, "subdir")
             if not context.is_dir():
                 raise PrepareFailed(f"subdir {source.subdir!r} is not a directory of {self.url} at {commit[:12]}")
-        return Checkout(root=self.root, context=context, commit=commit, subject=subject, workspace=self.workspace)
+        return Checkout(root=root, context=context, commit=commit, subject=subject, workspace=self.workspace)
 
     async def run(self, *args: str) -> str:
         """Run git; its output, or ``PrepareFailed`` saying why it failed (with every secret redacted)."""
