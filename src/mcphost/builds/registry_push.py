@@ -95,18 +95,20 @@ class _Pusher:
     async def run(self, sleep: Sleep) -> str:
         attempt = 1
         refreshed = False  # the last attempt came right after a credential refresh
+        refreshes = 0
         await report_event("push_started", self.payload(attempt))
         await self.progress(f"Pushing {self.repository}:{self.tag}")
         while True:
             try:
                 if not self.logged_in:
-                    await self.login(reauth=False)
+                    await self.login()
                 digest = await self.push_once()
             except _PushError as error:
                 expired = error.kind == "auth" and not error.at_login
                 if expired and not refreshed:
                     await self.refresh(attempt, error)
-                    refreshed = True
+                    refreshed, delay = True, 0.0  # new credentials: retry at once
+                    refreshes += 1
                 elif error.kind not in RETRIED or attempt > self.settings.push_retries:
                     await report_event(
                         "push_failed",
@@ -121,19 +123,24 @@ class _Pusher:
                 attempt += 1
                 await report_event(
                     "push_retry",
-                    self.payload(attempt, error_kind=error.kind, auth_expired=expired, message=error.message),
-                )
+                    self.payload(
+                        attempt, error_kind=error.kind, auth_expired=expired, message=error.message,
+                        delay_seconds=round(delay, 3),
+                    ),
+                )  # fmt: skip
                 continue
-            await report_event("push_succeeded", self.payload(attempt, digest=digest, auth_expired=refreshed))
+            await report_event("push_succeeded", self.payload(attempt, digest=digest, auth_expired=refreshes > 0))
             await self.progress(f"Pushed {self.repository}:{self.tag} ({digest})")
             return digest
 
-    async def login(self, *, reauth: bool) -> None:
+    async def login(self) -> None:
+        """Log in with what the credential source holds now. Always ``reauth``: the SDK would otherwise answer from
+        its memory of an earlier login without asking the registry."""
         self.current = await self.credentials()
         if self.current is not None:
             try:
                 await asyncio.to_thread(
-                    self.client.login, self.current.username, self.current.password, registry=self.host, reauth=reauth
+                    self.client.login, self.current.username, self.current.password, registry=self.host, reauth=True
                 )
             except docker.errors.DockerException as error:
                 message = _explain(error)
@@ -145,7 +152,7 @@ class _Pusher:
         await report_event("auth_refresh_started", self.payload(attempt, error_kind=error.kind, auth_expired=True))
         await self.progress("The registry refused the credentials; reading them again and logging in again")
         try:
-            await self.login(reauth=True)
+            await self.login()
         except (_PushError, PrepareFailed) as failed:
             message = failed.message if isinstance(failed, _PushError) else str(failed)
             await report_event("auth_refresh_failed", self.payload(attempt, error_kind="auth", message=message))
@@ -217,6 +224,8 @@ def _kind(message: str) -> str:
         return "auth"
     if any(sign in text for sign in ("denied", "forbidden", "403")):
         return "denied"
+    if "does not exist locally" in text or "no such image" in text:
+        return "missing"
     if any(
         sign in text
         for sign in ("connection refused", "no such host", "timeout", "timed out", "connection reset", "dial tcp",
