@@ -3,18 +3,16 @@ temporary checkouts in the test's own directory."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
-import docker.errors
 import pytest
 
 from mcphost.runtimes.base import reporting
 from mcphost.settings import BuildSettings
-from tests.builds.engine import Recorder, engine, ensure_base_images, ensure_builder
+from tests.builds.engine import Recorder, engine, ensure_base_images, ensure_builder, remove_images
 
 
 @pytest.fixture
@@ -54,15 +52,12 @@ def rust_builder(docker_client: docker.DockerClient) -> str:
 
 
 @pytest.fixture
-def image_prefix(docker_client: docker.DockerClient) -> Iterator[str]:
-    """A local repository prefix of this test's own; its images are removed afterwards."""
+def image_prefix(docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[str]:
+    """A local repository prefix of this test's own; its images are removed afterwards (and the untagged ones built
+    from this test's repositories)."""
     prefix = f"mcphost-test-build-{uuid.uuid4().hex[:8]}"
     yield prefix
-    for image in docker_client.images.list():
-        for tag in image.tags:
-            if tag.startswith(prefix + "/"):
-                with contextlib.suppress(docker.errors.DockerException):
-                    docker_client.images.remove(tag, force=True)
+    remove_images(docker_client, prefix + "/", tmp_path.as_uri())
 
 
 @pytest.fixture

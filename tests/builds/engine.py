@@ -3,6 +3,7 @@ from the Debian base and kept by tag: they take minutes), and a recorder of buil
 
 from __future__ import annotations
 
+import contextlib
 import io
 import subprocess
 from dataclasses import dataclass, field
@@ -74,3 +75,19 @@ class Recorder:
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [payload for name, payload in self.events if name == kind]
+
+
+def remove_images(client: docker.DockerClient, tag_prefix: str, source_prefix: str | None = None) -> None:
+    """Remove the images tagged ``tag_prefix…`` and the untagged builds whose source label starts with
+    ``source_prefix`` (an image rebuilt on refresh leaves its predecessor untagged)."""
+    for image in client.images.list():
+        for tag in image.tags:
+            if tag.startswith(tag_prefix):
+                with contextlib.suppress(docker.errors.DockerException):
+                    client.images.remove(tag, force=True)
+    if source_prefix is None:
+        return
+    for image in client.images.list(filters={"dangling": True, "label": "org.mcphost.commit"}):
+        if (image.labels or {}).get("org.mcphost.source", "").startswith(source_prefix):
+            with contextlib.suppress(docker.errors.DockerException):
+                client.images.remove(image.id, force=True)

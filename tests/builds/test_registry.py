@@ -3,7 +3,6 @@ telemetry events the lifecycle records."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 from mcphost.builds import build_from_git
 from mcphost.runtimes.base import PrepareFailed
 from mcphost.settings import BuildSettings, RegistrySettings
-from tests.builds.engine import Recorder
+from tests.builds.engine import Recorder, remove_images
 from tests.builds.gitrepos import Repo, free_port, make_repo
 from tests.builds.registry import Registry, registry
 
@@ -40,11 +39,7 @@ def registry_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def running_registry(tmp_path: Path, registry_storage: Path, docker_client: docker.DockerClient) -> Iterator[Registry]:
     with registry(tmp_path / "registry", registry_storage) as started:
         yield started
-    for image in docker_client.images.list():
-        for tag in image.tags:
-            if tag.startswith(f"{started.endpoint}/"):
-                with contextlib.suppress(docker.errors.DockerException):
-                    docker_client.images.remove(tag, force=True)
+    remove_images(docker_client, f"{started.endpoint}/")
 
 
 @pytest.fixture
@@ -162,8 +157,11 @@ async def test_an_unreachable_registry_is_retried_with_backoff_then_fails(
         push_backoff_seconds=0.1, push_backoff_max_seconds=0.3,
     )  # fmt: skip
     progress = Lines()
-    with pytest.raises(PrepareFailed, match=f"pushing to {endpoint} failed after 4 attempts: the registry is unreach"):
-        await build_from_git({"type": "git", "url": repo.url}, docker_client, settings, progress)
+    try:
+        with pytest.raises(PrepareFailed, match=f"pushing to {endpoint} failed after 4 attempts: the registry is unr"):
+            await build_from_git({"type": "git", "url": repo.url}, docker_client, settings, progress)
+    finally:
+        remove_images(docker_client, f"{endpoint}/")
     retries = recorder.of("push_retry")
     assert [retry["attempt"] for retry in retries] == [2, 3, 4]
     assert {retry["error_kind"] for retry in retries} == {"network"}

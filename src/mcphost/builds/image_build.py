@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import docker
 import docker.errors
+import requests
 from docker.models.images import Image
 from docker.utils import tar
 
@@ -114,7 +115,7 @@ async def _reusable(client: docker.DockerClient, request: BuildRequest) -> Image
         image = await asyncio.to_thread(client.images.get, request.tag)
     except docker.errors.ImageNotFound:
         return None
-    except docker.errors.DockerException as error:
+    except (docker.errors.DockerException, requests.RequestException) as error:
         raise _BuildFailed("engine", f"the Docker engine failed: {error}") from None
     labels = image.labels or {}
     if labels.get(COMMIT_LABEL) == request.commit and labels.get(FINGERPRINT_LABEL) == request.fingerprint:
@@ -160,8 +161,8 @@ async def _build(client: docker.DockerClient, request: BuildRequest, progress: P
         raise _BuildFailed(
             "timeout", f"the build timed out after {request.timeout:g} s (builds.build_timeout_seconds)", step
         ) from None
-    except docker.errors.DockerException as error:
-        message = getattr(error, "explanation", None) or str(error)
+    except (docker.errors.DockerException, requests.RequestException) as error:
+        message = getattr(error, "explanation", None) or f"the Docker engine failed: {error}"
         raise _BuildFailed("engine", _failure_text(step, str(message), recent), step) from None
     finally:
         context.close()

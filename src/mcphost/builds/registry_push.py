@@ -17,6 +17,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
 
 from mcphost.builds.credentials import CredentialSource, RegistryCredentials, credentials_from_settings
 from mcphost.builds.streaming import StreamTimeout, iterate_in_thread
@@ -68,7 +69,7 @@ async def push_image(
     await report_event("tag_started", {"image": local_tag, "target": target})
     try:
         await asyncio.to_thread(client.api.tag, local_tag, repository, tag)
-    except docker.errors.DockerException as error:
+    except (docker.errors.DockerException, requests.RequestException) as error:
         raise PrepareFailed(f"tagging {local_tag} as {target} failed: {_explain(error)}") from None
     await report_event("tag_succeeded", {"image": local_tag, "target": target})
     pusher = _Pusher(client, repository, tag, host, registry, credentials, progress)
@@ -142,7 +143,7 @@ class _Pusher:
                 await asyncio.to_thread(
                     self.client.login, self.current.username, self.current.password, registry=self.host, reauth=True
                 )
-            except docker.errors.DockerException as error:
+            except (docker.errors.DockerException, requests.RequestException) as error:
                 message = _explain(error)
                 raise _PushError(_kind(message), message, at_login=True) from None
         self.logged_in = True
@@ -187,7 +188,7 @@ class _Pusher:
         except StreamTimeout:
             message = f"no answer within {self.settings.push_timeout_seconds:g} s"
             raise _PushError("timeout", message, at_login=False) from None
-        except docker.errors.DockerException as error:
+        except (docker.errors.DockerException, requests.RequestException) as error:
             message = _explain(error)
             raise _PushError(_kind(message), message, at_login=False) from None
         if digest is None:
@@ -212,7 +213,7 @@ class _Pusher:
         return f"pushing to {self.host} failed{tries}: {error.message}"
 
 
-def _explain(error: docker.errors.DockerException) -> str:
+def _explain(error: Exception) -> str:
     explanation = getattr(error, "explanation", None)
     return str(explanation or error).strip()
 
