@@ -204,6 +204,80 @@ class RuntimeSettings(BaseModel):
     health_check_failures: int = Field(3, ge=1, description="Failed pings in a row before a restart.")
 
 
+class RegistrySettings(BaseModel):
+    """The image registry built images are pushed to (none: images stay in the local engine)."""
+
+    endpoint: str | None = Field(
+        None,
+        description="Registry host[:port] built images are pushed to, e.g. registry.example.com or 127.0.0.1:5000 "
+        "(an https:// or http:// prefix is accepted and dropped; the engine decides TLS). Unset: no push.",
+    )
+    namespace: str = Field(
+        "mcphost", description="Repository path under the registry: images are pushed as ENDPOINT/NAMESPACE/NAME."
+    )
+    username: str | None = Field(None, description="User name for the registry; unset: push anonymously.")
+    password: SecretStr | None = Field(
+        None, description="Password or token for the registry (or password_file for one that is rotated)."
+    )
+    password_file: Path | None = Field(
+        None,
+        description="File holding the registry password or token, read again at every login: when the registry "
+        "says the credentials expired, MCP Host logs in again with what the file holds then.",
+    )
+    push_retries: int = Field(
+        4, ge=0, le=20, description="Retries of a push that failed for a passing reason (network, registry error)."
+    )
+    push_backoff_seconds: float = Field(
+        1.0, ge=0, description="Delay before the first retry; doubles per retry, with up to 50% random jitter."
+    )
+    push_backoff_max_seconds: float = Field(30.0, ge=0, description="Longest delay between push attempts.")
+    push_timeout_seconds: float = Field(600.0, gt=0, description="Longest single push attempt.")
+
+    @property
+    def host(self) -> str | None:
+        """The endpoint as the engine names registries: host[:port], no scheme or trailing slash."""
+        if not self.endpoint:
+            return None
+        return self.endpoint.split("://", 1)[-1].rstrip("/")
+
+
+class BuildSettings(BaseModel):
+    """Builds of servers from git repositories: checkout, Dockerfile generation, image build, registry push."""
+
+    allow_git_schemes: list[Literal["http", "git", "file"]] = Field(
+        default_factory=list,
+        description="Git URL schemes allowed besides https (always allowed): http and git are unencrypted, file "
+        "reads this machine's files. Empty: https only.",
+    )
+    clone_timeout_seconds: float = Field(300.0, gt=0, description="Longest git checkout (clone and fetch).")
+    max_checkout_mib: int = Field(
+        512, ge=1, description="Largest checkout (working tree and git data); a larger repository fails to build."
+    )
+    workspace_dir: Path | None = Field(
+        None, description="Where temporary checkouts are made (default: the system's temporary directory)."
+    )
+    build_timeout_seconds: float = Field(1800.0, gt=0, description="Longest image build.")
+    image_prefix: str = Field(
+        "mcphost-build", description="Local repository prefix of built images: PREFIX/NAME:COMMIT."
+    )
+    pull_on_refresh: bool = Field(
+        True,
+        description="A refresh (redeploy) builds with --pull (newer base images) as well as --no-cache; off where "
+        "base images exist only in the local engine.",
+    )
+    python_image: str = Field(
+        "python:3.12-slim", description="Base image of generated Dockerfiles for Python projects (needs python3)."
+    )
+    node_image: str = Field("node:22-slim", description="Base image of generated Dockerfiles for Node projects.")
+    go_image: str = Field("golang:1.22-bookworm", description="Builder image of generated Dockerfiles for Go.")
+    rust_image: str = Field("rust:1-slim-bookworm", description="Builder image of generated Dockerfiles for Rust.")
+    runtime_image: str = Field(
+        "debian:bookworm-slim",
+        description="Image the compiled binary of a Go or Rust project runs in (glibc matching the builders').",
+    )
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+
+
 class ServerLogSettings(BaseModel):
     """What is kept of hosted servers' output."""
 
@@ -342,6 +416,7 @@ class Settings(BaseSettings):
     events: EventSettings = Field(default_factory=EventSettings)
     services: ServiceSettings = Field(default_factory=ServiceSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    builds: BuildSettings = Field(default_factory=BuildSettings)
     server_logs: ServerLogSettings = Field(default_factory=ServerLogSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     traces: TraceSettings = Field(default_factory=TraceSettings)
