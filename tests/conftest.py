@@ -23,6 +23,7 @@ TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 #: in "/". A test can also say so itself with ``@pytest.mark.once``.
 ONCE_PATHS: dict[str, str] = {
     "tests/runtimes/": "runtime",
+    "tests/runtimes/docker/": "runtime (Docker engine)",
     "tests/servers/test_process_e2e.py": "runtime",
     "tests/mcp/": "runtime",
     "tests/ui/": "browser",

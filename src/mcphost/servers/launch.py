@@ -10,15 +10,23 @@ from typing import Any
 from mcphost.models import Server
 from mcphost.runtimes.base import Artifact, LaunchSpec, Limits
 from mcphost.security.keys import KeyRing
-from mcphost.servers.service import secret_context
+from mcphost.servers.service import registry_context, secret_context
+from mcphost.servers.sources import SEALED_PASSWORD
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def runtime_source(server: Server) -> dict[str, Any]:
-    """What the runtime prepares: a catalog entry's package, or the source as given."""
+def runtime_source(server: Server, keys: KeyRing | None = None) -> dict[str, Any]:
+    """What the runtime prepares: a catalog entry's package, or the source as given (a registry login decrypted
+    with ``keys``; left out without them)."""
     source = dict(server.source)
-    return dict(source["package"]) if source["type"] == "catalog" else source
+    if source["type"] == "catalog":
+        return dict(source["package"])
+    auth = source.pop("registry_auth", None)
+    if isinstance(auth, dict) and keys is not None and auth.get(SEALED_PASSWORD):
+        password = keys.secrets.decrypt(auth[SEALED_PASSWORD], registry_context(server.id))
+        source["registry_auth"] = {"username": auth.get("username"), "password": password}
+    return source
 
 
 def environment(server: Server, keys: KeyRing) -> dict[str, str]:

@@ -10,7 +10,7 @@ of the programs it installs, never an interpreter or a shell that would run code
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -98,12 +98,54 @@ class CommandSource(_Source):
         return self
 
 
+#: Where a registry password is kept in a stored image source: encrypted like secret_env, never returned.
+SEALED_PASSWORD = "sealed_password"  # noqa: S105 (a key name)
+
+
+def public_source(source: dict[str, Any]) -> dict[str, Any]:
+    """A stored source as shown to users: a registry login by its user name only."""
+    shown = dict(source)
+    auth = shown.get("registry_auth")
+    if isinstance(auth, dict):
+        shown["registry_auth"] = {"username": auth.get("username"), "password": "********"}
+    return shown
+
+
+class RegistryAuth(_Source):
+    username: str = Field(min_length=1, max_length=255, description="User name at the image's registry.")
+    password: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Password or token: encrypted when stored like secret_env, never returned.",
+    )
+
+
 class ImageSource(_Source):
     type: Literal["image"]
-    image: str = Field(min_length=1, max_length=500)
-    command: list[Arg] | None = Field(None, max_length=100)
+    image: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$",
+        description="registry/name:tag or name@sha256:…; taken from the engine when it has it, else pulled.",
+    )
+    command: list[Arg] | None = Field(
+        None, max_length=100, description="Arguments replacing the image's CMD (its ENTRYPOINT stays)."
+    )
     transport: Literal["stdio", "streamable-http"] = "stdio"
-    port: int | None = Field(None, ge=1, le=65535)
+    port: int | None = Field(
+        None, ge=1, le=65535, description="streamable-http: the port it listens on (default: the image's EXPOSE)."
+    )
+    path: str = Field("/mcp", max_length=200, pattern=r"^/[A-Za-z0-9._~/-]*$", description="streamable-http: its path.")
+    registry_auth: RegistryAuth | None = Field(
+        None, description="A login for a private registry (else the one configured for it, docker.registries)."
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _no_traversal(cls, value: str) -> str:
+        if ".." in value or value.endswith((":", "@", "/")):
+            raise ValueError(f"{value!r} is not an image reference such as registry/name:tag")
+        return value
 
 
 class GitSource(_Source):
