@@ -228,7 +228,7 @@ class DockerInstance(Instance):
             if _SIGNAL_BASE < code < _SIGNAL_BASE + 32:
                 code = _SIGNAL_BASE - code
             self._code = code
-        except (DockerException, OSError) as exc:
+        except (DockerException, OSError, RuntimeError) as exc:  # RuntimeError: the runtime closed meanwhile
             log.warning("watching container %s failed: %s", self.id, exc)
             self._code = -9 if self._code is None else self._code
         finally:
