@@ -49,4 +49,4 @@ async def docker_runtime(home: Path, docker_client: docker.DockerClient) -> Asyn
 
 
 def containers_of(client: docker.DockerClient, runtime: DockerRuntime) -> list[Any]:
-    return list(client.containers.list(all=True, filters={"label": f"org.mcphost.node={runtime.node}"}))
+    return list(client.api.containers(all=True, filters={"label": f"org.mcphost.node={runtime.node}"}))
