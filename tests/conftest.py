@@ -24,6 +24,7 @@ TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 ONCE_PATHS: dict[str, str] = {
     "tests/runtimes/": "runtime",
     "tests/builds/": "runtime",
+    "tests/runtimes/docker/": "runtime (Docker engine)",
     "tests/servers/test_process_e2e.py": "runtime",
     "tests/mcp/": "runtime",
     "tests/ui/": "browser",

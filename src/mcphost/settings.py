@@ -139,7 +139,11 @@ class ServiceSettings(BaseModel):
 class RuntimeSettings(BaseModel):
     """Where and how hosted MCP servers run."""
 
-    default: str = Field("process", description="Runtime for new servers: process (this machine).")
+    default: str = Field(
+        "process",
+        description="Runtime for new package, catalog and command servers: process (this machine). Image and git "
+        "sources go to Docker (docker.default_for_images); a server may name its runtime.",
+    )
     host: bool = Field(
         True,
         description="Host this node's servers in this process (mcphost up). Off for API-only replicas; "
@@ -256,7 +260,9 @@ class BuildSettings(BaseModel):
     workspace_dir: Path | None = Field(
         None, description="Where temporary checkouts are made (default: the system's temporary directory)."
     )
-    build_timeout_seconds: float = Field(1800.0, gt=0, description="Longest image build.")
+    build_timeout_seconds: float = Field(
+        1800.0, gt=0, description="Longest image build (of a git source, or of a package's image)."
+    )
     image_prefix: str = Field(
         "mcphost-build", description="Local repository prefix of built images: PREFIX/NAME:COMMIT."
     )
@@ -266,9 +272,15 @@ class BuildSettings(BaseModel):
         "base images exist only in the local engine.",
     )
     python_image: str = Field(
-        "python:3.12-slim", description="Base image of generated Dockerfiles for Python projects (needs python3)."
+        "python:3.12-slim",
+        description="Base image of generated Dockerfiles for Python projects, and of the images PyPI packages are "
+        "installed into for package sources on Docker (needs python3; uv when it has it, else pip).",
     )
-    node_image: str = Field("node:22-slim", description="Base image of generated Dockerfiles for Node projects.")
+    node_image: str = Field(
+        "node:22-slim",
+        description="Base image of generated Dockerfiles for Node projects, and of the images npm packages are "
+        "installed into for package sources on Docker.",
+    )
     go_image: str = Field("golang:1.22-bookworm", description="Builder image of generated Dockerfiles for Go.")
     rust_image: str = Field("rust:1-slim-bookworm", description="Builder image of generated Dockerfiles for Rust.")
     runtime_image: str = Field(
@@ -276,6 +288,65 @@ class BuildSettings(BaseModel):
         description="Image the compiled binary of a Go or Rust project runs in (glibc matching the builders').",
     )
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
+
+
+class RegistryCredential(BaseModel):
+    """A login to an image registry."""
+
+    username: str = Field(description="User name (or the token's name) at the registry.")
+    password: SecretStr = Field(description="Password or access token; never shown (masked in settings output).")
+
+
+class DockerSettings(BaseModel):
+    """The Docker runtime: hosted servers as containers on a Docker engine (image, git and, on request, package and
+    catalog sources)."""
+
+    engine_url: str | None = Field(
+        None,
+        description="The engine's API, e.g. unix:///var/run/docker.sock or tcp://HOST:2375 (default: DOCKER_HOST, "
+        "else the local socket).",
+    )
+    default_for_images: bool = Field(
+        True,
+        description="Run image and git sources on Docker when the engine answers (packages and commands keep the "
+        "process runtime unless a server asks for runtime: docker). Without an engine, such sources are refused "
+        "with the reason.",
+    )
+    gvisor: Literal["off", "network_none"] = Field(
+        "off",
+        description="Run servers whose network is 'none' under gVisor (the OCI runtime named by gvisor_runtime, "
+        "registered in the engine's daemon.json with --network=none). 'off': every server uses the engine's "
+        "default runtime.",
+    )
+    gvisor_runtime: str = Field("runsc", description="The engine's name for the gVisor runtime.")
+    network: str = Field(
+        "mcphost",
+        description="The bridge network servers with network access join (created when missing; containers on it "
+        "cannot reach each other).",
+    )
+    bridge_name: str = Field(
+        "mcphost0",
+        max_length=15,
+        description="The host interface of that network; traffic from it to this host is dropped (isolate_host).",
+    )
+    isolate_host: bool = Field(
+        True,
+        description="Drop connections from containers to this host's own addresses (the bridge gateway included), "
+        "with an iptables rule on the bridge; needs root. Answers to connections the platform opened pass.",
+    )
+    pids_limit: int = Field(256, ge=8, description="Processes and threads one container may have.")
+    tmpfs_mib: int = Field(64, ge=1, description="Size of the writable /tmp of a container (MiB, in memory).")
+    default_user: str = Field(
+        "65534:65534",
+        pattern=r"^[0-9]+:[0-9]+$",
+        description="uid:gid a container runs as when its image names no user or root (nobody).",
+    )
+    registries: dict[str, RegistryCredential] = Field(
+        default_factory=dict,
+        description='Logins by registry host (e.g. {"ghcr.io": {"username": …, "password": …}}) used to pull '
+        "images; a source's own registry_auth wins.",
+    )
+    pull_timeout_seconds: float = Field(600.0, gt=0, description="Longest pull of an image.")
 
 
 class ServerLogSettings(BaseModel):
@@ -417,6 +488,7 @@ class Settings(BaseSettings):
     services: ServiceSettings = Field(default_factory=ServiceSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     builds: BuildSettings = Field(default_factory=BuildSettings)
+    docker: DockerSettings = Field(default_factory=DockerSettings)
     server_logs: ServerLogSettings = Field(default_factory=ServerLogSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     traces: TraceSettings = Field(default_factory=TraceSettings)

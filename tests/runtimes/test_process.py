@@ -15,6 +15,7 @@ from mcphost.runtimes.base import PrepareFailed, StartFailed
 from mcphost.runtimes.process import ProcessRuntime
 from mcphost.runtimes.registry import Runtimes
 from mcphost.runtimes.supervision import alive
+from mcphost.settings import DockerSettings
 from tests.runtimes.helpers import (
     ECHO_SERVER,
     Mcp,
@@ -213,5 +214,8 @@ async def test_the_registry_builds_it(home: Path) -> None:
     runtime = runtimes.get("process")
     assert isinstance(runtime, ProcessRuntime)
     assert runtimes.for_source("package") == "process" and runtimes.for_source("command") == "process"
-    assert runtimes.for_source("image") is None
     await runtimes.close()
+    without_docker = Runtimes(
+        runtime_settings(home).model_copy(update={"docker": DockerSettings(default_for_images=False)})
+    )
+    assert without_docker.for_source("image") is None

@@ -169,9 +169,10 @@ async def test_command_sources_are_for_admins(client: httpx.AsyncClient, user: A
     assert by_admin.status_code == 201
 
 
-async def test_image_and_git_sources_are_accepted_but_no_runtime_runs_them_yet(
-    client: httpx.AsyncClient, user: Account
+async def test_image_and_git_sources_are_refused_with_the_reason_when_docker_is_not_used(
+    app: FastAPI, client: httpx.AsyncClient, user: Account
 ) -> None:
+    app.state.platform.settings.docker.default_for_images = False  # as on a host without Docker for them
     image = await _create(client, user, source={"type": "image", "image": "ghcr.io/example/mcp:1.0"})
     git = await _create(
         client, user, source={"type": "git", "repo_url": "https://github.com/example/mcp", "branch": "main"}
@@ -179,7 +180,7 @@ async def test_image_and_git_sources_are_accepted_but_no_runtime_runs_them_yet(
 
     for response in (image, git):
         error = assert_error(response, 409, "runtime_unavailable")
-        assert "No configured runtime" in str(error["message"])
+        assert "sources run on Docker, and docker.default_for_images is off" in str(error["message"])
 
 
 async def test_bad_sources_and_settings_are_422_naming_the_field(client: httpx.AsyncClient, user: Account) -> None:

@@ -76,6 +76,8 @@ def running_console(tmp_path: Path, **settings: str) -> Iterator[Console]:
         env = processes.environment(
             MCPHOST_RUNTIME__DEFAULT="fake",
             MCPHOST_RUNTIME__HOST="true",
+            # Image and git sources stay unavailable whether or not this machine has Docker (the console's tests).
+            MCPHOST_DOCKER__DEFAULT_FOR_IMAGES="false",
             MCPHOST_JOBS__POLL_INTERVAL="0.05",
             MCPHOST_SERVER_LOGS__FLUSH_INTERVAL_SECONDS="0.05",
             MCPHOST_TRACES__FLUSH_INTERVAL_SECONDS="0.05",

@@ -185,7 +185,7 @@ async def test_image_and_git_say_why_they_are_unavailable(page: Page) -> None:
     for tab, field in (("Image", "Image"), ("Git", "Repository URL")):
         await page.goto("/servers/new")
         await page.get_by_role("navigation", name="Source").get_by_role("link", name=tab).click()
-        reason = f"No configured runtime can run {tab.lower()} sources yet"
+        reason = f"{tab} sources run on Docker, and docker.default_for_images is off"
         await expect(page.get_by_text(reason)).to_be_visible()
         await expect(page.get_by_role("textbox", name=field)).to_be_disabled()
         await expect(page.get_by_role("button", name="Deploy", exact=True)).to_be_disabled()

@@ -123,6 +123,7 @@ class NodeAgent:
 
     async def start(self) -> None:
         await self.logs.start()
+        await self.platform.runtimes.remove_leftovers()
         await self._bring_back()
 
     async def stop(self) -> None:
@@ -200,7 +201,7 @@ class NodeAgent:
         runtime = self.platform.runtimes.get(server.runtime)
         db = self.platform.db
         await transition(db, server.id, ServerStatus.INSTALLING)
-        source = runtime_source(server) | ({"refresh": True} if refresh else {})
+        source = runtime_source(server, self.platform.keys) | ({"refresh": True} if refresh else {})
 
         async def progress(line: str) -> None:
             self.say(server.id, line)

@@ -210,7 +210,7 @@ class InstancePool:
             agent.say(server_id, f"[{key}] {line}")
 
         try:
-            artifact = await runtime.prepare(runtime_source(server), progress)
+            artifact = await runtime.prepare(runtime_source(server, platform.keys), progress)
             instance = await runtime.start(launch_spec(server, artifact, platform.keys, platform.settings.home, key))
         except RuntimeFailure as exc:
             raise InstanceUnavailable(f"Could not start an instance: {exc}") from None

@@ -11,14 +11,18 @@ from mcphost.models import Server
 from mcphost.runtimes.base import Artifact, LaunchSpec, Limits
 from mcphost.security.keys import KeyRing
 from mcphost.servers.service import secret_context
+from mcphost.servers.source_secrets import opened
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def runtime_source(server: Server) -> dict[str, Any]:
-    """What the runtime prepares: a catalog entry's package, or the source as given."""
+def runtime_source(server: Server, keys: KeyRing | None = None) -> dict[str, Any]:
+    """What the runtime prepares: a catalog entry's package, or the source as given (its credentials decrypted with
+    ``keys``; left out without them)."""
     source = dict(server.source)
-    return dict(source["package"]) if source["type"] == "catalog" else source
+    if source["type"] == "catalog":
+        return dict(source["package"])
+    return opened(source, server.id, keys)
 
 
 def environment(server: Server, keys: KeyRing) -> dict[str, str]:

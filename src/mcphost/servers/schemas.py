@@ -124,6 +124,12 @@ class ServerCreate(_ServerFields):
     source: Source
     org_id: uuid.UUID | None = Field(None, description="Create it in this organisation (you need member role).")
     start: bool = Field(True, description="Start it once installed.")
+    runtime: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+        description="Where it runs: process (this machine) or docker (a container). Default: docker for image and "
+        "git sources when an engine answers, the configured default (runtime.default) for the others.",
+    )
 
 
 class ServerUpdate(_ServerFields):

@@ -6,6 +6,7 @@ enqueues a reconcile job in the same transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import uuid
@@ -21,12 +22,14 @@ from mcphost.db.session import queue_after_commit
 from mcphost.errors import Conflict, Forbidden, NotFound
 from mcphost.models import DesiredState, Isolation, OrgRole, Server, ServerStatus, UsageEvent
 from mcphost.orgs.access import require_org_role
+from mcphost.runtimes.registry import CONTAINER_SOURCES
 from mcphost.servers import keys, lifecycle_jobs
 from mcphost.servers.catalog_resolution import resolve
 from mcphost.servers.permissions import may_use
 from mcphost.servers.permissions import server_event as server_event
 from mcphost.servers.repository import ServerRepository
 from mcphost.servers.schemas import Resources, ServerCreate, ServerUpdate
+from mcphost.servers.source_secrets import sealed
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -77,12 +80,13 @@ async def create_server(
         )
         source, env, secret_env = resolved.source, resolved.env, resolved.secret_env
     runnable_type = source["package"]["type"] if source["type"] == "catalog" else source["type"]
-    runtime_type = platform.runtimes.for_source(runnable_type)
+    runtime_type = await asyncio.to_thread(platform.runtimes.for_source, runnable_type, data.runtime)
     if runtime_type is None:
-        raise Conflict(unavailable_reason(platform, runnable_type) or "", code="runtime_unavailable")
+        raise Conflict(unavailable_reason(platform, runnable_type, data.runtime) or "", code="runtime_unavailable")
     await ensure_server_quota(session, user=None if org else principal.user, org=org)
     repository = ServerRepository(session)
     server_id = uuid.uuid4()
+    source = sealed(source, server_id, platform.keys)
     resources = data.resources or Resources()
     server = await repository.add(
         Server(
@@ -114,10 +118,20 @@ async def create_server(
     return server, access_key
 
 
-def unavailable_reason(platform: Platform, source_type: str) -> str | None:
-    """Why no configured runtime can run this kind of source, or None when one can."""
-    if platform.runtimes.for_source(source_type) is not None:
+def unavailable_reason(platform: Platform, source_type: str, wanted: str | None = None) -> str | None:
+    """Why no configured runtime (or not the one asked for) can run this kind of source, or None when one can."""
+    runtimes = platform.runtimes
+    if wanted is not None:
+        why = runtimes.why_not(source_type, wanted)
+        return f"This server cannot run on the {wanted} runtime: {why}." if why else None
+    if runtimes.for_source(source_type) is not None:
         return None
+    if source_type in CONTAINER_SOURCES:
+        why = runtimes.why_not(source_type, "docker") if platform.settings.docker.default_for_images else None
+        return (
+            f"{source_type.capitalize()} sources run on Docker, and {why or 'docker.default_for_images is off'}; "
+            "deploy a package, catalog or command source, or ask an administrator to set up Docker."
+        )
     return (
         f"No configured runtime can run {source_type} sources yet (configured: "
         f"{', '.join(platform.runtimes.configured)}); deploy a package, catalog or command source."

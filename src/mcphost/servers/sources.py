@@ -98,19 +98,86 @@ class CommandSource(_Source):
         return self
 
 
+class RegistryAuth(_Source):
+    username: str = Field(min_length=1, max_length=255, description="User name at the image's registry.")
+    password: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Password or token: encrypted when stored like secret_env, never returned.",
+    )
+
+
 class ImageSource(_Source):
     type: Literal["image"]
-    image: str = Field(min_length=1, max_length=500)
-    command: list[Arg] | None = Field(None, max_length=100)
+    image: str = Field(
+        min_length=1,
+        max_length=500,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$",
+        description="registry/name:tag or name@sha256:…; taken from the engine when it has it, else pulled.",
+    )
+    command: list[Arg] | None = Field(
+        None, max_length=100, description="Arguments replacing the image's CMD (its ENTRYPOINT stays)."
+    )
     transport: Literal["stdio", "streamable-http"] = "stdio"
-    port: int | None = Field(None, ge=1, le=65535)
+    port: int | None = Field(
+        None, ge=1, le=65535, description="streamable-http: the port it listens on (default: the image's EXPOSE)."
+    )
+    path: str = Field("/mcp", max_length=200, pattern=r"^/[A-Za-z0-9._~/-]*$", description="streamable-http: its path.")
+    registry_auth: RegistryAuth | None = Field(
+        None, description="A login for a private registry (else the one configured for it, docker.registries)."
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _no_traversal(cls, value: str) -> str:
+        if ".." in value or value.endswith((":", "@", "/")):
+            raise ValueError(f"{value!r} is not an image reference such as registry/name:tag")
+        return value
 
 
 class GitSource(_Source):
+    """A repository built into an image (its Dockerfile, or one generated for Python, Node, Go or Rust projects)."""
+
     type: Literal["git"]
-    repo_url: str = Field(min_length=1, max_length=2000, pattern=r"^https://")
-    branch: str | None = Field(None, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")
-    subfolder: str | None = Field(None, max_length=500)
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=r"^[a-z]+://",
+        description="The repository: https://… (http://, git:// and file:// only where builds.allow_git_schemes "
+        "allows them).",
+    )
+    ref: str | None = Field(
+        None,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9._/-]+$",
+        description="A branch, tag or full commit; default: the repository's default branch. Pushes to this branch "
+        "redeploy (GitHub webhook).",
+    )
+    subdir: str | None = Field(
+        None, max_length=500, pattern=r"^[A-Za-z0-9._/-]+$", description="The folder to build (the build context)."
+    )
+    dockerfile: str | None = Field(
+        None, max_length=500, pattern=r"^[A-Za-z0-9._/-]+$", description="The Dockerfile, relative to subdir."
+    )
+    token: str | None = Field(
+        None,
+        min_length=1,
+        max_length=4096,
+        description="An access token for a private repository: encrypted when stored, never returned.",
+    )
+    transport: Literal["stdio", "streamable-http"] | None = Field(
+        None, description="How the server speaks MCP (default: streamable-http when the image exposes a port)."
+    )
+    port: int | None = Field(None, ge=1, le=65535, description="streamable-http: its port (default: EXPOSE).")
+    path: str = Field("/mcp", max_length=200, pattern=r"^/[A-Za-z0-9._~/-]*$", description="streamable-http: its path.")
+    command: list[Arg] | None = Field(None, max_length=100, description="Arguments replacing the image's CMD.")
+
+    @field_validator("subdir", "dockerfile")
+    @classmethod
+    def _inside(cls, value: str | None) -> str | None:
+        if value is not None and (value.startswith("/") or ".." in value.split("/")):
+            raise ValueError(f"{value!r} must be a path inside the repository")
+        return value
 
 
 Source = Annotated[CatalogSource | PackageSource | CommandSource | ImageSource | GitSource, Field(discriminator="type")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mcphost.models import Server
 from mcphost.servers.schemas import Resources, ServerOut
+from mcphost.servers.source_secrets import masked
 
 
 def endpoint_url(public_url: str, slug: str) -> str:
@@ -17,7 +18,7 @@ def server_out(server: Server, public_url: str) -> ServerOut:
         slug=server.slug,
         owner_user_id=server.owner_user_id,
         org_id=server.org_id,
-        source=dict(server.source),
+        source=masked(server.source),
         runtime=server.runtime,
         status=server.status,
         status_reason=server.status_reason,
