@@ -4,7 +4,7 @@
 #   make run                    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS="--port 9000 --home /tmp/x")
 #   make test                   the test suite: all on SQLite, the database tests again on PostgreSQL (PYTEST_ARGS="-x")
 #   make test-fast              the quick subset on SQLite (no runtimes, browser or external tools) for the inner loop
-#   make lint                   ruff (lint + format check) and mypy
+#   make lint                   ruff (lint + format check), mypy and the import-cycle check
 #   make fmt                    apply ruff's fixes and formatting
 #   make bench                  run the benchmarks in bench/ (figures in docs/benchmarks.md)
 #   make screenshots            photograph the web console's main pages into docs/screenshots/ (needs chromium)
@@ -30,7 +30,7 @@ help:
 	@echo "make run    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS='--port 9000' to change)"
 	@echo "make test   run the tests on SQLite and PostgreSQL (PYTEST_ARGS='-x -k tokens' adds pytest options, PYTEST_WORKERS=0 runs serially)"
 	@echo "make test-fast  the quick subset on SQLite (no runtimes, browser or external tools)"
-	@echo "make lint   ruff check, ruff format --check and mypy"
+	@echo "make lint   ruff check, ruff format --check, mypy and scripts/check_import_cycles.py"
 	@echo "make fmt    apply ruff fixes and formatting"
 	@echo "make bench  run the benchmarks (see docs/benchmarks.md)"
 	@echo "make screenshots  save screenshots of the console into docs/screenshots/ (needs Debian's chromium)"
@@ -93,12 +93,14 @@ test: system-test
 test-fast: $(STAMP)
 	@PYTEST_WORKERS=$(PYTEST_WORKERS) PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/run_tests.sh fast
 
-# All three checks run even when one fails, so one pass shows every problem.
+# All four checks run even when one fails, so one pass shows every problem. The last keeps imports pointing down
+# (no circles between modules under src/; see the script's docstring).
 lint: $(STAMP)
 	@status=0; \
 	echo "ruff check $(LINT_PATHS)"; $(BIN)/ruff check $(LINT_PATHS) || status=1; \
 	echo "ruff format --check $(LINT_PATHS)"; $(BIN)/ruff format --check $(LINT_PATHS) || status=1; \
 	echo "mypy"; $(BIN)/mypy || status=1; \
+	echo "import cycles"; $(BIN)/python scripts/check_import_cycles.py || status=1; \
 	exit $$status
 
 fmt: $(STAMP)

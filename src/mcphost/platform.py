@@ -2,6 +2,10 @@
 
 ``create_app`` serves a ``Platform`` over HTTP; ``mcphost worker`` runs one without HTTP. Either way the
 platform is built from a ``Settings`` instance and started and stopped explicitly.
+
+The platform assembles the parts; the parts never import it. Each is given what it needs through its constructor
+(the database, the settings, ...) or takes a small protocol the platform satisfies (``NodeParts``, ``WorkerParts``).
+``scripts/check_import_cycles.py`` (in ``make lint``) keeps imports pointing down.
 """
 
 from __future__ import annotations
@@ -9,21 +13,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from mcphost.accounts.bootstrap import ensure_bootstrap_admin
+from mcphost.catalog.service import install_builtin_entries
 from mcphost.db import migrate
 from mcphost.db.session import Database
 from mcphost.events import Event, EventBus, create_bus
 from mcphost.jobs.registry import JobRegistry
+from mcphost.jobs.worker import JobWorker
 from mcphost.observability.metrics import Metrics
 from mcphost.observability.traces import TraceRecorder
 from mcphost.runtimes.registry import Runtimes
 from mcphost.security.keys import KeyRing
+from mcphost.servers.agent import NodeAgent
+from mcphost.servers.lifecycle_jobs import node_queue
 from mcphost.services import ServiceManager
+from mcphost.services.maintenance import MaintenanceLoop
 from mcphost.settings import Settings, ensure_home, load_secret_key
-
-if TYPE_CHECKING:
-    from mcphost.servers.agent import NodeAgent
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +74,13 @@ class Platform:
             log.error("the database schema is not current; run `mcphost db upgrade`, then restart")
             await self.bus.start()
             return
-        from mcphost.accounts.bootstrap import ensure_bootstrap_admin
-        from mcphost.catalog.service import install_builtin_entries
-
-        await ensure_bootstrap_admin(self)
+        await ensure_bootstrap_admin(self.db, self.settings)
         async with self.db.session_scope() as session:
             await install_builtin_entries(session)
         await self.bus.start()
         await self.traces.start()
         queues: list[str] = []
         if host_servers:
-            from mcphost.servers.agent import NodeAgent
-            from mcphost.servers.lifecycle_jobs import node_queue
-
             self.agent = NodeAgent(self)
             self.agent.register_jobs(self.jobs)
             await self.agent.start()
@@ -91,13 +91,10 @@ class Platform:
         await self.services.start()
 
     def _add_services(self, *, queues: tuple[str, ...], maintenance: bool) -> None:
-        from mcphost.jobs.worker import JobWorker
-        from mcphost.services.maintenance import MaintenanceLoop
-
         if queues and not self.services.get(JobWorker.name):
             self.services.add(JobWorker(self, self.jobs, queues=queues))
         if maintenance and not self.services.get(MaintenanceLoop.name):
-            self.services.add(MaintenanceLoop(self))
+            self.services.add(MaintenanceLoop(self.db, self.settings))
 
     async def stop(self) -> None:
         await self.services.stop()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mcphost.mcp import StdioConnection
-from mcphost.runtimes.packages import installer_env
+from mcphost.runtimes.process.packages import installer_env
 
 FIXTURE_SERVER = Path(__file__).parents[1] / "fixtures" / "echo_server.py"
 TIME_SERVER_PACKAGE = "mcp-server-time==2026.10.19"

@@ -80,7 +80,7 @@ async def test_an_id_that_is_not_an_id_is_the_not_found_page(app: FastAPI, clien
     assert (await client.get(f"/api/servers/{NOT_AN_ID}")).status_code == 422
 
 
-# What the package runtime reports of an install (runtimes/packages.py), as the node agent records it: every
+# What the package runtime reports of an install (runtimes/process/packages.py), as the node agent records it: every
 # value made a string. Recorded here directly: the fake runtime these tests host servers on installs nothing.
 INSTALL_DETAILS = {
     "registry_type": "pypi",

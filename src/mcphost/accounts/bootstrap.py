@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from mcphost.accounts.repository import UserRepository
 from mcphost.accounts.schemas import Credentials
 from mcphost.db.locks import advisory_xact_lock
+from mcphost.db.session import Database
 from mcphost.models import User, UserRole
 from mcphost.security.passwords import password_hashing
-
-if TYPE_CHECKING:
-    from mcphost.platform import Platform
+from mcphost.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-async def ensure_bootstrap_admin(platform: Platform) -> None:
-    settings = platform.settings
+async def ensure_bootstrap_admin(db: Database, settings: Settings) -> None:
     if not settings.admin_email or settings.admin_password is None:
         return
     credentials = Credentials(email=settings.admin_email, password=settings.admin_password.get_secret_value())
-    async with platform.db.session_scope() as session:
+    async with db.session_scope() as session:
         await advisory_xact_lock(session, "accounts:register")
         users = UserRepository(session)
         if await users.by_email(credentials.email) is not None:

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.accounts.principal import Principal, authenticate
+from mcphost.db.session import Database
 from mcphost.errors import AppError
 from mcphost.events.base import Event
 from mcphost.models import TokenScope
 from mcphost.orgs.repository import OrgRepository
-
-if TYPE_CHECKING:
-    from mcphost.platform import Platform
+from mcphost.security.keys import KeyRing
 
 _JOINED = frozenset({"org.created", "org.member.added"})
 _LEFT = frozenset({"org.member.removed"})
@@ -34,12 +32,12 @@ class Audience:
         org_ids = await OrgRepository(session).org_ids_of(principal.user_id)
         return cls(principal.user_id, principal.is_admin, org_ids)
 
-    async def recheck(self, platform: Platform, credential: str) -> bool:
+    async def recheck(self, db: Database, keys: KeyRing, credential: str) -> bool:
         """Authenticate the credential again; when it still belongs to this user with the read scope, start
         again from the database (the role may have changed, a membership event been missed)."""
 
         async def check(session: AsyncSession) -> bool:
-            current = await authenticate(session, platform.keys, credential)
+            current = await authenticate(session, keys, credential)
             if current.user_id != self.user_id or not current.has(TokenScope.READ):
                 return False
             self.is_admin = current.is_admin
@@ -47,7 +45,7 @@ class Audience:
             return True
 
         try:  # a stream's client can go away at any moment: the check runs to completion without it
-            return await platform.db.complete(check)
+            return await db.complete(check)
         except AppError:
             return False
 

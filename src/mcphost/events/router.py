@@ -35,7 +35,7 @@ async def stream(
     async def still_allowed() -> bool:
         """The stream outlives the request that authenticated it: sign-out, a revoked token or a disabled
         account must end it too, and a changed role or membership must change what it shows."""
-        return credential is not None and await audience.recheck(platform, credential)
+        return credential is not None and await audience.recheck(platform.db, platform.keys, credential)
 
     return sse_response(
         subscription_stream(

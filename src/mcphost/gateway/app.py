@@ -66,12 +66,12 @@ class Gateway:
             idle_seconds=settings.session_idle_seconds,
         )
         self.origins = origins.OriginPolicy(platform.settings.effective_public_url, settings)
-        self.session_era = SessionEra(self)
+        self.session_era = SessionEra(platform, self.sessions, settings)
         keys = platform.keys
         platform.traces.redact_secrets_with(
             lambda server_id, name, sealed: keys.secrets.decrypt(sealed, secret_context(server_id, name))
         )
-        self.stateless_era = StatelessEra(self)
+        self.stateless_era = StatelessEra(platform, settings)
         self._tasks: list[asyncio.Task[None]] = []
 
     def resource_metadata_url(self, slug: str) -> str:

@@ -36,13 +36,13 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from mcphost.gateway.mux import REQUIRED_CAPABILITY
 from mcphost.gateway.request_state import InvalidRequestState, RequestStateSealer, StateClaims, request_identity
 from mcphost.gateway.sessions import StatelessSession
 from mcphost.mcp.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, JsonRpcError, Message, error_response
+from mcphost.mcp.mux import REQUIRED_CAPABILITY
 
 if TYPE_CHECKING:
-    from mcphost.gateway.mux import Exchange
+    from mcphost.mcp.mux import Exchange
 
 __all__ = [
     "ABSENT",

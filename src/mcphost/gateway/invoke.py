@@ -17,13 +17,14 @@ from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
 from mcphost.errors import Conflict
 from mcphost.gateway.access import Grant
 from mcphost.gateway.app import Gateway
-from mcphost.gateway.mux import Exchange
 from mcphost.gateway.relay import call_upstream, encoded, trace_of
 from mcphost.gateway.sessions import StatelessSession
 from mcphost.gateway.upstreams import UpstreamUnavailable, instance_key, running_for
 from mcphost.mcp.jsonrpc import MAX_DEPTH, check_depth
+from mcphost.mcp.mux import Exchange
 from mcphost.models import Server
 from mcphost.servers import service
+from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES
 
 router = APIRouter(prefix="/api/servers/{server_id}", tags=["servers"], responses=AUTHENTICATED_ERRORS)
 #: What the playground may send: requests of the server's features, not session management.
@@ -88,8 +89,6 @@ async def invoke_server(
     the server is not running. Also used by the console's "try it" forms. Call it outside a transaction."""
     grant = Grant(server.id, server.slug, server.isolation, f"user:{principal.user_id}", principal.user_id, None)
     key = instance_key(grant, None)
-    from mcphost.servers.agent import RELAYED_CLIENT_CAPABILITIES
-
     try:
         running = await running_for(gateway.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
     except UpstreamUnavailable as exc:  # the server's state, not the platform's health

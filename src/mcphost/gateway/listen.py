@@ -8,11 +8,11 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any, Final
 
-from mcphost.gateway.sessions import EventStream
+from mcphost.mcp.event_stream import EventStream
 from mcphost.mcp.jsonrpc import ConnectionClosed, Message
 
 if TYPE_CHECKING:
-    from mcphost.gateway.mux import UpstreamMux
+    from mcphost.mcp.mux import UpstreamMux
 
 SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
 #: Filter key → (the notification it selects, the capability and flag the server must declare).

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from mcphost.mcp.jsonrpc import JsonRpcError
 
 if TYPE_CHECKING:
-    from mcphost.gateway.mux import UpstreamMux
+    from mcphost.mcp.mux import UpstreamMux
 
 __all__ = [
     "HeaderMismatch",

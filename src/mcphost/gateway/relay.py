@@ -14,14 +14,15 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 
 from mcphost.gateway.asgi import JSON_HEADERS, SSE_HEADERS, Headers, Send, sse_event
-from mcphost.gateway.mux import Exchange
 from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError, Message, error_response
+from mcphost.mcp.mux import Exchange
 from mcphost.observability.traces import Invocation
 
 if TYPE_CHECKING:
     from mcphost.gateway.access import Grant
-    from mcphost.gateway.mux import UpstreamMux
-    from mcphost.gateway.sessions import ClientSession, EventStream, StatelessSession
+    from mcphost.gateway.sessions import ClientSession, StatelessSession
+    from mcphost.mcp.event_stream import EventStream
+    from mcphost.mcp.mux import RelayedSession, UpstreamMux
     from mcphost.observability.traces import TraceRecorder
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def encoded(answer: Message, method: str) -> tuple[Message, bytes]:
 
 def trace_of(
     grant: Grant,
-    session: ClientSession | StatelessSession | None,
+    session: RelayedSession | None,
     message: Message,
     answer: Message,
     started_at: float,

@@ -19,16 +19,20 @@ from mcphost.errors import AppError
 from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, accepts_json, respond, respond_json, until_disconnected
 from mcphost.gateway.errors import GATEWAY_ERROR, error_body, invalid_body, respond_unavailable
 from mcphost.gateway.relay import relay, write_stream
-from mcphost.gateway.sessions import GENERAL_STREAM, ClientSession, parse_event_id
+from mcphost.gateway.sessions import GENERAL_STREAM, ClientSession
 from mcphost.gateway.upstreams import instance_key, running_for
+from mcphost.mcp.event_stream import parse_event_id
 from mcphost.mcp.jsonrpc import INVALID_REQUEST, ConnectionClosed, InvalidMessage, Message, classify
 from mcphost.mcp.session import LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS
 from mcphost.models import Isolation
+from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES
 
 if TYPE_CHECKING:
     from mcphost.gateway.access import Grant
-    from mcphost.gateway.app import Gateway
-    from mcphost.servers.agent import Running
+    from mcphost.gateway.sessions import SessionStore
+    from mcphost.platform import Platform
+    from mcphost.servers.running import Running
+    from mcphost.settings import GatewaySettings
 
 Cors = list[tuple[bytes, bytes]]
 SESSION_HEADER: Final = b"mcp-session-id"
@@ -37,9 +41,10 @@ _VERSIONS: Final = frozenset(version.encode() for version in SUPPORTED_PROTOCOL_
 
 
 class SessionEra:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        self.platform = gateway.platform
+    def __init__(self, platform: Platform, sessions: SessionStore, settings: GatewaySettings) -> None:
+        self.platform = platform
+        self.sessions = sessions
+        self.settings = settings
         self._releasing: set[asyncio.Task[None]] = set()  # instances of ended sessions being stopped
 
     # -- POST ---------------------------------------------------------------------------------------------------
@@ -80,7 +85,7 @@ class SessionEra:
             body = error_body(GATEWAY_ERROR, "Send the Mcp-Session-Id header (initialize first).", "no_session")
             await respond_json(send, 400, body, cors)
             return None
-        session = self.gateway.sessions.get(session_id.decode("latin-1"))
+        session = self.sessions.get(session_id.decode("latin-1"))
         if session is None or session.principal != grant.principal or session.server_id != grant.server_id:
             body = error_body(GATEWAY_ERROR, "Unknown or ended session; initialize a new one.", "unknown_session")
             await respond_json(send, 404, body, cors)
@@ -94,8 +99,6 @@ class SessionEra:
         return session
 
     async def _initialize(self, grant: Grant, message: Message, send: Send, cors: Cors) -> None:
-
-        gateway = self.gateway
         raw = message.get("params")
         params: dict[str, Any] = raw if type(raw) is dict else {}
         requested = params.get("protocolVersion")
@@ -104,14 +107,14 @@ class SessionEra:
         client_info = params.get("clientInfo") if type(params.get("clientInfo")) is dict else None
         if not await self._room_for_session(grant, message["id"], send, cors):
             return
-        session = gateway.sessions.create(
+        session = self.sessions.create(
             server_id=grant.server_id,
             principal=grant.principal,
             upstream_key="",
             protocol_version=version,
             client_capabilities=capabilities,
             client_info=client_info or {},
-            event_buffer=gateway.settings.event_buffer,
+            event_buffer=self.settings.event_buffer,
         )
         session.upstream_key = instance_key(grant, session.id)
         try:
@@ -119,7 +122,7 @@ class SessionEra:
             if self.platform.agent is not None:  # the server's own idle time (read once per server, then cached)
                 session.idle_seconds = (await self.platform.agent.instances.limits(grant.server_id)).idle_seconds
         except AppError as exc:
-            gateway.sessions.remove(session)
+            self.sessions.remove(session)
             await respond_unavailable(send, exc, message["id"], cors)
             return
         manifest = running.session.manifest if running.session is not None else None
@@ -135,7 +138,7 @@ class SessionEra:
 
     async def _room_for_session(self, grant: Grant, request_id: Any, send: Send, cors: Cors) -> bool:
         """Whether a new session fits under the server's cap and the credential's share of it; answers if not."""
-        sessions = self.gateway.sessions
+        sessions = self.sessions
         held = sessions.held_by(grant.server_id, grant.principal)
         if held >= sessions.max_per_credential:
             message = (
@@ -155,8 +158,6 @@ class SessionEra:
 
     async def _bind(self, grant: Grant, session: ClientSession) -> Running:
         """The instance serving the session, started when needed; the session joins its relay."""
-        from mcphost.servers.agent import RELAYED_CLIENT_CAPABILITIES
-
         per_session = grant.isolation is Isolation.PER_SESSION
         capabilities = session.client_capabilities if per_session else RELAYED_CLIENT_CAPABILITIES
         client_info = session.client_info if per_session else None
@@ -206,7 +207,7 @@ class SessionEra:
             message=message,
             grant=grant,
             traces=self.platform.traces,
-            timeout=self.gateway.settings.request_timeout_seconds,
+            timeout=self.settings.request_timeout_seconds,
             json_ok=json_ok,
             request_bytes=size,
             extra_headers=cors,
@@ -288,7 +289,7 @@ class SessionEra:
 
     async def end(self, session: ClientSession) -> None:
         """End a session; a per_session instance goes with it."""
-        self.gateway.sessions.remove(session)
+        self.sessions.remove(session)
         agent = self.platform.agent
         if agent is not None and session.upstream_key.startswith("session-"):
             task = asyncio.get_running_loop().create_task(

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from mcphost.gateway.input_required import MISSING_CAPABILITY
-from mcphost.gateway.mux import LOG_LEVELS, NO_LOGS
 from mcphost.gateway.param_headers import HeaderMismatch, decode_header_value
 from mcphost.mcp.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, JsonRpcError, Message
+from mcphost.mcp.mux import LOG_LEVELS, NO_LOGS
 from mcphost.mcp.session import SUPPORTED_PROTOCOL_VERSIONS
 
 STATELESS_VERSION: Final = "2026-07-28"

@@ -15,7 +15,7 @@ from mcphost.gateway.listen import SUBSCRIPTION_ID, Listener, ListenStream, agre
 from mcphost.gateway.param_headers import HeaderMismatch, check_param_headers, tool_headers
 from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.request_state import RequestStateSealer
-from mcphost.gateway.sessions import EventStream, StatelessSession
+from mcphost.gateway.sessions import StatelessSession
 from mcphost.gateway.stateless import (
     HEADER_MISMATCH,
     STATELESS_VERSION,
@@ -32,6 +32,7 @@ from mcphost.gateway.stateless import (
 )
 from mcphost.gateway.stateless_relay import Client, relay_in_rounds
 from mcphost.gateway.upstreams import instance_key, running_for
+from mcphost.mcp.event_stream import EventStream
 from mcphost.mcp.jsonrpc import (
     INTERNAL_ERROR,
     INVALID_REQUEST,
@@ -42,26 +43,28 @@ from mcphost.mcp.jsonrpc import (
     classify,
     error_response,
 )
+from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES
 
 if TYPE_CHECKING:
     from mcphost.gateway.access import Grant
-    from mcphost.gateway.app import Gateway
-    from mcphost.gateway.mux import UpstreamMux
-    from mcphost.servers.agent import Running
+    from mcphost.mcp.mux import UpstreamMux
+    from mcphost.platform import Platform
+    from mcphost.servers.running import Running
+    from mcphost.settings import GatewaySettings
 
 Cors = list[tuple[bytes, bytes]]
 LISTEN_KEEPALIVE_SECONDS = 20.0
 
 
 class StatelessEra:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-        self.platform = gateway.platform
+    def __init__(self, platform: Platform, settings: GatewaySettings) -> None:
+        self.platform = platform
+        self.settings = settings
         self.listening: set[ListenStream] = set()
         #: Requests paused for their clients' input (multi-round-trip requests), kept as long as a request may take.
         self.pending = PendingRequests(
             RequestStateSealer(self.platform.keys.request_state),
-            wait_seconds=gateway.settings.request_timeout_seconds,
+            wait_seconds=settings.request_timeout_seconds,
         )
 
     def stop(self) -> None:
@@ -80,13 +83,13 @@ class StatelessEra:
         params = message.get("params")
         requested = params.get("notifications") if type(params) is dict else None
         agreed = agreed_filter(requested, manifest.capabilities if manifest else {})
-        stream = ListenStream(message["id"], agreed, self.gateway.settings.event_buffer)
+        stream = ListenStream(message["id"], agreed, self.settings.event_buffer)
         stream.acknowledge(agreed)
         listener = Listener(stream)
         mux.sessions.add(listener)  # type: ignore[arg-type]
         self.listening.add(stream)
         try:
-            await subscribe_upstream(mux, stream.subscriptions, self.gateway.settings.request_timeout_seconds)
+            await subscribe_upstream(mux, stream.subscriptions, self.settings.request_timeout_seconds)
             writing = write_stream(send, stream, cors, priming=False, keepalive=LISTEN_KEEPALIVE_SECONDS)
             await until_disconnected(receive, writing)
         finally:
@@ -126,8 +129,6 @@ class StatelessEra:
             return
         key = instance_key(grant, None)
         try:
-            from mcphost.servers.agent import RELAYED_CLIENT_CAPABILITIES
-
             running = await running_for(self.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
         except AppError as exc:
             await respond_unavailable(send, exc, request_id, cors)
@@ -150,7 +151,7 @@ class StatelessEra:
         message = {**document, "params": upstream_params(document.get("params"))}
         if message["params"] is None:
             del message["params"]
-        timeout = self.gateway.settings.request_timeout_seconds
+        timeout = self.settings.request_timeout_seconds
         if method == "tools/call":
             refused = await self._check_param_headers(running.mux, message, headers, timeout)
             if refused is not None:

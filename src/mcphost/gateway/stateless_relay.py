@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 from mcphost.gateway.asgi import JSON_HEADERS, Headers, Send
 from mcphost.gateway.input_required import ABSENT, InputSession, PendingRequest, PendingRequests, StateRefused
 from mcphost.gateway.input_required import check_input_responses as checked_responses
-from mcphost.gateway.mux import Exchange
 from mcphost.gateway.relay import REQUEST_TIMEOUT, call_upstream, encoded, http_status, trace_of, write_stream
 from mcphost.mcp.jsonrpc import INTERNAL_ERROR, JsonRpcError, Message, error_response
+from mcphost.mcp.mux import Exchange
 
 if TYPE_CHECKING:
     from mcphost.gateway.access import Grant
-    from mcphost.gateway.mux import UpstreamMux
-    from mcphost.gateway.sessions import EventStream
+    from mcphost.mcp.event_stream import EventStream
+    from mcphost.mcp.mux import UpstreamMux
     from mcphost.observability.traces import TraceRecorder
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from mcphost.models import Isolation
 if TYPE_CHECKING:
     from mcphost.gateway.access import Grant
     from mcphost.platform import Platform
-    from mcphost.servers.agent import Running
+    from mcphost.servers.running import Running
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 

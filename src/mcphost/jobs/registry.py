@@ -1,14 +1,12 @@
-"""Job handlers keyed by kind. Domains register theirs when the platform is built."""
+"""Job handlers keyed by kind. Domains register theirs when the platform is built; a handler reaches what it
+works with through its own object (a bound method), not through the job."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from mcphost.platform import Platform
+from typing import Any
 
 
 class PermanentJobError(Exception):
@@ -22,7 +20,6 @@ class JobContext:
     payload: dict[str, Any]
     attempt: int
     max_attempts: int
-    platform: Platform
 
 
 JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]

@@ -11,16 +11,16 @@ import secrets
 import socket
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from mcphost.events.base import Event
+from mcphost.db.session import Database
+from mcphost.events.base import Event, EventBus
 from mcphost.jobs import queue
 from mcphost.jobs.registry import JobContext, JobRegistry, PermanentJobError
 from mcphost.models import Job, JobStatus
+from mcphost.observability.metrics import Metrics
 from mcphost.services.loop import ServiceLoop
-
-if TYPE_CHECKING:
-    from mcphost.platform import Platform
+from mcphost.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +31,35 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+class WorkerParts(Protocol):
+    """What a job worker uses of the process that runs it (a ``Platform`` has all of it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def bus(self) -> EventBus: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+
 class JobWorker(ServiceLoop):
     name = "job-worker"
 
     def __init__(
         self,
-        platform: Platform,
+        parts: WorkerParts,
         registry: JobRegistry,
         worker_id: str | None = None,
         queues: tuple[str, ...] = (queue.DEFAULT_QUEUE,),
     ) -> None:
-        settings = platform.settings.jobs
+        settings = parts.settings.jobs
         super().__init__(settings.poll_interval)
-        self.platform = platform
+        self.parts = parts
         self.queues = queues
         self.registry = registry
         self.worker_id = worker_id or new_worker_id()
@@ -71,7 +87,7 @@ class JobWorker(ServiceLoop):
         free = self.concurrency - len(self._running)
         if free <= 0 or self.stopping:
             return
-        async with self.platform.db.session_scope() as session:
+        async with self.parts.db.session_scope() as session:
             jobs = await queue.claim(session, self.worker_id, self.registry.kinds, free, self.lease, self.queues)
         for job in jobs:
             self._running[job.id] = asyncio.create_task(self._execute(job), name=f"job:{job.kind}:{job.id}")
@@ -79,7 +95,7 @@ class JobWorker(ServiceLoop):
     async def _execute(self, job: Job) -> None:
         handler = self.registry.get(job.kind)
         assert handler is not None
-        context = JobContext(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts, self.platform)
+        context = JobContext(job.id, job.kind, dict(job.payload), job.attempts, job.max_attempts)
         log.info("job %s (%s) attempt %d/%d started", job.id, job.kind, job.attempts, job.max_attempts)
         try:
             try:
@@ -103,21 +119,21 @@ class JobWorker(ServiceLoop):
             self.wake()
 
     async def _record_success(self, job: Job, result: dict[str, Any] | None) -> None:
-        async with self.platform.db.session_scope() as session:
+        async with self.parts.db.session_scope() as session:
             held = await queue.complete(session, job.id, self.worker_id, result)
         if not held:
             log.warning("job %s finished after its lease was taken over; result discarded", job.id)
             return
-        self.platform.metrics.jobs_finished.labels(job.kind, "succeeded").inc()
+        self.parts.metrics.jobs_finished.labels(job.kind, "succeeded").inc()
 
     async def _record_failure(self, job: Job, error: str, *, permanent: bool) -> None:
-        async with self.platform.db.session_scope() as session:
+        async with self.parts.db.session_scope() as session:
             status = await queue.fail(session, job.id, self.worker_id, error, self.retry, permanent=permanent)
         if status is None:
             log.warning("job %s failed after its lease was taken over: %s", job.id, error)
             return
         outcome = "dead" if status is JobStatus.DEAD else "retry"
-        self.platform.metrics.jobs_finished.labels(job.kind, outcome).inc()
+        self.parts.metrics.jobs_finished.labels(job.kind, outcome).inc()
         log.warning("job %s (%s) attempt %d failed (%s): %s", job.id, job.kind, job.attempts, outcome, error)
 
     async def _heartbeat_forever(self) -> None:
@@ -129,7 +145,7 @@ class JobWorker(ServiceLoop):
             if not self._running:
                 continue
             try:
-                async with self.platform.db.session_scope() as session:
+                async with self.parts.db.session_scope() as session:
                     await queue.heartbeat(session, self.worker_id, list(self._running), self.lease)
             except Exception:
                 log.exception("job lease heartbeat failed")
@@ -137,7 +153,7 @@ class JobWorker(ServiceLoop):
     async def _wake_on_enqueue(self) -> None:
         # A subscription ends when it lags behind; subscribe again (and poll once, in case a wake-up was lost).
         while not self.stopping:
-            async with self.platform.bus.subscribe() as subscription:
+            async with self.parts.bus.subscribe() as subscription:
                 async for event in subscription:
                     if self._is_wake_up(event):
                         self.wake()
@@ -161,7 +177,7 @@ class JobWorker(ServiceLoop):
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
-                async with self.platform.db.session_scope() as session:
+                async with self.parts.db.session_scope() as session:
                     await queue.release(session, self.worker_id, unfinished)
                 self._running.clear()
         finally:

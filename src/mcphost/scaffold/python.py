@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mcphost.scaffold import Names
+    from mcphost.scaffold.names import Names
 
 PYPROJECT = """\
 [build-system]

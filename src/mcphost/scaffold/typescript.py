@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from mcphost.scaffold.python import fill
 
 if TYPE_CHECKING:
-    from mcphost.scaffold import Names
+    from mcphost.scaffold.names import Names
 
 INDEX = """\
 #!/usr/bin/env node

@@ -12,106 +12,45 @@ import logging
 import shutil
 import time
 import uuid
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from collections import defaultdict
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from mcphost.db.base import utcnow
-from mcphost.gateway.mux import UpstreamMux
 from mcphost.jobs.registry import JobContext, JobRegistry
-from mcphost.mcp.http import HttpConnection
 from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
-from mcphost.mcp.session import McpSession, ProtocolError, ServerManifest
-from mcphost.mcp.stdio import StdioConnection
+from mcphost.mcp.mux import UpstreamMux
+from mcphost.mcp.session import McpSession, ProtocolError
 from mcphost.models import DesiredState, LogStream, Server, ServerStatus
-from mcphost.runtimes.base import Instance, RuntimeFailure
+from mcphost.runtimes.base import RuntimeFailure
 from mcphost.servers import lifecycle_jobs
 from mcphost.servers.instances import InstancePool
 from mcphost.servers.launch import launch_spec, runtime_source
 from mcphost.servers.logs import LogSink
+from mcphost.servers.node_parts import NodeParts
 from mcphost.servers.repository import ServerRepository
+from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES, Running, connect, initialize, relay_through_mux
 from mcphost.servers.status import record_usage, transition
-
-if TYPE_CHECKING:
-    from mcphost.platform import Platform
 
 log = logging.getLogger(__name__)
 SHARED = "shared"
 HEALTHY_AFTER_SECONDS = 60.0
-#: What the platform's own MCP client declares to servers it shares between clients: the gateway relays these
-#: server→client requests to the client session they belong to (and refuses them for clients that lack them).
-RELAYED_CLIENT_CAPABILITIES: dict[str, Any] = {"sampling": {}, "elicitation": {}}
 _HANDSHAKE_ERRORS = (TimeoutError, ConnectionClosed, JsonRpcError, ProtocolError)
 
 
-@dataclass
-class Running:
-    """One instance this agent started, and what watches it."""
-
-    server_id: uuid.UUID
-    slug: str
-    generation: int
-    instance: Instance
-    connection: StdioConnection | HttpConnection | None = None
-    session: McpSession | None = None
-    recent: deque[str] = field(default_factory=lambda: deque(maxlen=20))
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    stopping: bool = False
-    kill_reason: str | None = None
-    started: float = field(default_factory=time.monotonic)
-    last_used: float = field(default_factory=time.monotonic)
-    #: Relays the gateway's client sessions over this instance's connection (set once it is initialised).
-    mux: UpstreamMux | None = None
-
-
-def connect(instance: Instance, name: str) -> StdioConnection | HttpConnection:
-    """The MCP client connection to a started instance."""
-    if instance.transport == "streamable-http":
-        if instance.url is None:
-            raise ProtocolError("the runtime did not say where the server listens")
-        return HttpConnection(instance.url)
-    if instance.stdio is None:
-        raise ProtocolError("the runtime gave no stdio channel for a stdio server")
-    return StdioConnection(instance.stdio[0], instance.stdio[1], name=name).start()
-
-
-async def initialize(
-    session: McpSession, capabilities: dict[str, Any], client_info: dict[str, Any] | None = None
-) -> ServerManifest:
-    """The MCP handshake; an HTTP server is retried until it listens (the caller bounds the wait)."""
-    while True:
-        try:
-            manifest = await session.initialize(client_info=client_info, capabilities=capabilities)
-            if isinstance(session.connection, HttpConnection):
-                session.connection.listen()
-            return manifest
-        except ConnectionClosed:
-            if not isinstance(session.connection, HttpConnection):
-                raise
-            await asyncio.sleep(0.1)
-
-
-def relay_through_mux(running: Running, request_timeout: float) -> UpstreamMux:
-    """Let the gateway relay client sessions over the instance's connection."""
-    assert running.connection is not None
-    running.mux = mux = UpstreamMux(running.connection, name=running.slug, request_timeout=request_timeout)
-    running.connection.on_request(mux.on_request)
-    running.connection.on_notification(mux.on_notification)
-    return mux
-
-
 class NodeAgent:
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.settings = platform.settings.runtime
-        self.logs = LogSink(platform.db, platform.settings.server_logs)
+    """Hosts this node's servers with the ``parts`` it is given (settings, database, keys, runtimes, metrics)."""
+
+    def __init__(self, parts: NodeParts) -> None:
+        self.parts = parts
+        self.settings = parts.settings.runtime
+        self.logs = LogSink(parts.db, parts.settings.server_logs)
         self.running: dict[uuid.UUID, Running] = {}
         self._locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._syncs: dict[uuid.UUID, asyncio.Task[None]] = {}
-        self.instances = InstancePool(self)
+        self.instances = InstancePool(parts, self.logs)
 
     @property
     def node(self) -> str:
@@ -123,7 +62,7 @@ class NodeAgent:
 
     async def start(self) -> None:
         await self.logs.start()
-        await self.platform.runtimes.remove_leftovers()
+        await self.parts.runtimes.remove_leftovers()
         await self._bring_back()
 
     async def stop(self) -> None:
@@ -145,7 +84,7 @@ class NodeAgent:
 
     async def _bring_back(self) -> None:
         """After a (re)start of the platform, servers that should run here are started again."""
-        async with self.platform.db.session_scope() as session:
+        async with self.parts.db.session_scope() as session:
             servers = await session.scalars(
                 sa.select(Server).where(Server.node == self.node, Server.desired_state == DesiredState.RUNNING)
             )
@@ -182,26 +121,26 @@ class NodeAgent:
     async def _bring_down(self, server: Server, current: Running | None) -> None:
         if current is None:
             if server.status is not ServerStatus.STOPPED:
-                await transition(self.platform.db, server.id, ServerStatus.STOPPED)
+                await transition(self.parts.db, server.id, ServerStatus.STOPPED)
             return
-        await transition(self.platform.db, server.id, ServerStatus.STOPPING)
+        await transition(self.parts.db, server.id, ServerStatus.STOPPING)
         self.say(server.id, "stopping")
         code = await self._stop_instance(current)
         await transition(
-            self.platform.db,
+            self.parts.db,
             server.id,
             ServerStatus.STOPPED,
             usage="stop",
             usage_data={"exit_code": code},
             last_exit_code=code,
         )
-        self.platform.metrics.server_up.labels(server.slug).set(0)
+        self.parts.metrics.server_up.labels(server.slug).set(0)
 
     async def _launch(self, server: Server, *, refresh: bool) -> None:
-        runtime = self.platform.runtimes.get(server.runtime)
-        db = self.platform.db
+        runtime = self.parts.runtimes.get(server.runtime)
+        db = self.parts.db
         await transition(db, server.id, ServerStatus.INSTALLING)
-        source = runtime_source(server, self.platform.keys) | ({"refresh": True} if refresh else {})
+        source = runtime_source(server, self.parts.keys) | ({"refresh": True} if refresh else {})
 
         async def progress(line: str) -> None:
             self.say(server.id, line)
@@ -214,7 +153,7 @@ class NodeAgent:
         if not artifact.details.get("cached", True):
             await record_usage(db, server.id, "install", {"details": _plain(artifact.details)})
         await transition(db, server.id, ServerStatus.STARTING)
-        spec = launch_spec(server, artifact, self.platform.keys, self.platform.settings.home, SHARED)
+        spec = launch_spec(server, artifact, self.parts.keys, self.parts.settings.home, SHARED)
         spec.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             instance = await runtime.start(spec)
@@ -248,7 +187,7 @@ class NodeAgent:
             last_started_at=utcnow(),
             warnings=warnings,
         )
-        self.platform.metrics.server_up.labels(server.slug).set(1)
+        self.parts.metrics.server_up.labels(server.slug).set(1)
         running.tasks.append(asyncio.create_task(self._watch(running), name=f"watch:{server.slug}"))
         running.tasks.append(asyncio.create_task(self._check_health(running), name=f"health:{server.slug}"))
 
@@ -263,7 +202,7 @@ class NodeAgent:
             handshake.cancel()
             raise ConnectionClosed(f"exited with code {exited.result()}")
         exited.cancel()
-        mux = relay_through_mux(running, self.platform.settings.gateway.request_timeout_seconds)
+        mux = relay_through_mux(running, self.parts.settings.gateway.request_timeout_seconds)
         connection.on_notification(lambda message: self._on_notification(running, mux, message))
         return handshake.result()
 
@@ -295,8 +234,8 @@ class NodeAgent:
             return
         crashes = server.consecutive_crashes + 1
         why = running.kill_reason or f"exited with code {code}"
-        self.platform.metrics.server_up.labels(server.slug).set(0)
-        self.platform.metrics.server_crashes.labels(server.slug).inc()
+        self.parts.metrics.server_up.labels(server.slug).set(0)
+        self.parts.metrics.server_crashes.labels(server.slug).inc()
         if crashes >= self.settings.crash_loop_restarts:
             await self._give_up(server, f"crash loop: {why}, {crashes} times in a row", list(running.recent), crashes)
             return
@@ -305,7 +244,7 @@ class NodeAgent:
         )
         self.say(server.id, f"{why}; restarting in {delay:.0f}s")
         await transition(
-            self.platform.db,
+            self.parts.db,
             server.id,
             ServerStatus.CRASHED,
             reason=f"{why}; restarting in {delay:.0f}s",
@@ -316,8 +255,8 @@ class NodeAgent:
             restart_count=server.restart_count + 1,
             last_exit_code=code,
         )
-        await record_usage(self.platform.db, server.id, "restart", {"after_seconds": delay, "attempt": crashes})
-        self.platform.metrics.server_restarts.labels(server.slug).inc()
+        await record_usage(self.parts.db, server.id, "restart", {"after_seconds": delay, "attempt": crashes})
+        self.parts.metrics.server_restarts.labels(server.slug).inc()
 
     async def _check_health(self, running: Running) -> None:
         failures = 0
@@ -341,7 +280,7 @@ class NodeAgent:
                     await self._forget_crashes(running.server_id)
 
     async def _forget_crashes(self, server_id: uuid.UUID) -> None:
-        async with self.platform.db.session_scope() as session:
+        async with self.parts.db.session_scope() as session:
             await session.execute(
                 sa.update(Server)
                 .where(Server.id == server_id, Server.consecutive_crashes > 0)
@@ -358,7 +297,7 @@ class NodeAgent:
             await asyncio.sleep(0.2)  # a burst of list_changed notifications gives one sync
             if running.session is not None and not running.stopping:
                 capabilities = await running.session.capabilities()
-                async with self.platform.db.session_scope() as session:
+                async with self.parts.db.session_scope() as session:
                     await session.execute(
                         sa.update(Server)
                         .where(Server.id == running.server_id)
@@ -399,7 +338,7 @@ class NodeAgent:
             current = self.running.get(server_id)
             if current is not None:
                 await self._stop_instance(current)
-            shutil.rmtree(self.platform.settings.home / "servers" / str(server_id), ignore_errors=True)
+            shutil.rmtree(self.parts.settings.home / "servers" / str(server_id), ignore_errors=True)
         self._locks.pop(server_id, None)
 
     # -- helpers --------------------------------------------------------------------------------------------------
@@ -409,7 +348,7 @@ class NodeAgent:
         self.say(server.id, reason)
         detail = reason + ("\n--- last output ---\n" + "\n".join(recent) if recent else "")
         await transition(
-            self.platform.db,
+            self.parts.db,
             server.id,
             ServerStatus.ERROR,
             reason=detail,
@@ -422,7 +361,7 @@ class NodeAgent:
         self.logs.add(server_id, LogStream.PLATFORM, line)
 
     async def load(self, server_id: uuid.UUID) -> Server | None:
-        async with self.platform.db.session_scope() as session:
+        async with self.parts.db.session_scope() as session:
             return await ServerRepository(session).get(server_id)
 
 

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -30,11 +30,11 @@ from mcphost.mcp.session import McpSession
 from mcphost.models import DesiredState, LogStream, Server
 from mcphost.runtimes.base import RuntimeFailure
 from mcphost.servers.launch import launch_spec, runtime_source
+from mcphost.servers.logs import LogSink
+from mcphost.servers.node_parts import NodeParts
 from mcphost.servers.repository import ServerRepository
+from mcphost.servers.running import Running, connect, initialize, relay_through_mux
 from mcphost.servers.service import add_usage
-
-if TYPE_CHECKING:
-    from mcphost.servers.agent import NodeAgent, Running
 
 #: Called with (server id, instance key) when the pool ends an instance on its own (evicted at the cap, or idle),
 #: before it is stopped: whoever bound a client session to it ends that session.
@@ -57,8 +57,13 @@ class InstanceLimits:
 
 
 class InstancePool:
-    def __init__(self, agent: NodeAgent) -> None:
-        self.agent = agent
+    """The extra instances of this node's servers, started from the ``parts`` the node agent shares with it; their
+    output and the pool's own lines go to the agent's ``logs``."""
+
+    def __init__(self, parts: NodeParts, logs: LogSink) -> None:
+        self.parts = parts
+        self.settings = parts.settings.runtime
+        self.logs = logs
         self._instances: dict[tuple[uuid.UUID, str], Running] = {}
         self._starting: dict[tuple[uuid.UUID, str], asyncio.Future[Running]] = {}
         self._limits: dict[uuid.UUID, InstanceLimits] = {}
@@ -92,14 +97,14 @@ class InstancePool:
         known = self._limits.get(server_id)
         if known is not None:
             return known
-        return self._remember(server_id, await self.agent.load(server_id))
+        return self._remember(server_id, await self._load(server_id))
 
     def forget_limits(self, server_id: uuid.UUID) -> None:
         """The server changed: read its limits again when next needed."""
         self._limits.pop(server_id, None)
 
     def _remember(self, server_id: uuid.UUID, server: Server | None) -> InstanceLimits:
-        defaults = self.agent.platform.settings.gateway
+        defaults = self.parts.settings.gateway
         limits = InstanceLimits(
             (server.max_instances if server else None) or defaults.max_instances_per_server,
             float((server.idle_seconds if server else None) or defaults.session_idle_seconds),
@@ -121,7 +126,7 @@ class InstancePool:
         future: asyncio.Future[Running] = asyncio.get_running_loop().create_future()
         self._starting[(server_id, key)] = future
         try:
-            server = await self.agent.load(server_id)
+            server = await self._load(server_id)
             if server is None or server.desired_state is DesiredState.STOPPED:
                 raise InstanceUnavailable("This server is stopped; start it first.")
             limits = self._remember(server_id, server)
@@ -164,9 +169,9 @@ class InstancePool:
         stop grace period) and recording the eviction happen in the background."""
         idle_for = time.monotonic() - running.last_used
         running.stopping = True
-        self.agent.platform.metrics.instance_evictions.labels(server.slug).inc()
+        self.parts.metrics.instance_evictions.labels(server.slug).inc()
         self._tell_ended(server.id, key)
-        self.agent.say(
+        self._say(
             server.id,
             f"[{key}] instance ended to let a new client in: {limit} instances is the cap and it was the least "
             f"recently used idle one (unused for {idle_for:.0f} s)",
@@ -188,7 +193,7 @@ class InstancePool:
 
     async def _record_eviction(self, server_id: uuid.UUID, data: dict[str, Any]) -> None:
         """Count the eviction on the server and record it as a usage event, off the client's path."""
-        async with self.agent.platform.db.session_scope() as session:
+        async with self.parts.db.session_scope() as session:
             await session.execute(
                 sa.update(Server).where(Server.id == server_id).values(evictions=Server.evictions + 1)
             )
@@ -199,24 +204,21 @@ class InstancePool:
     async def _start(
         self, server: Server, key: str, capabilities: dict[str, Any], client_info: dict[str, Any] | None
     ) -> Running:
-        from mcphost.servers.agent import Running, connect, initialize, relay_through_mux
-
-        agent = self.agent
-        platform = agent.platform
+        parts = self.parts
         server_id = server.id
-        runtime = platform.runtimes.get(server.runtime)
+        runtime = parts.runtimes.get(server.runtime)
 
         async def progress(line: str) -> None:
-            agent.say(server_id, f"[{key}] {line}")
+            self._say(server_id, f"[{key}] {line}")
 
         try:
-            artifact = await runtime.prepare(runtime_source(server, platform.keys), progress)
-            instance = await runtime.start(launch_spec(server, artifact, platform.keys, platform.settings.home, key))
+            artifact = await runtime.prepare(runtime_source(server, parts.keys), progress)
+            instance = await runtime.start(launch_spec(server, artifact, parts.keys, parts.settings.home, key))
         except RuntimeFailure as exc:
             raise InstanceUnavailable(f"Could not start an instance: {exc}") from None
         running = Running(server.id, server.slug, server.generation, instance)
         running.tasks.append(asyncio.create_task(self._pump_logs(running, key), name=f"logs:{server.slug}:{key}"))
-        timeout = agent.settings.start_timeout_seconds
+        timeout = self.settings.start_timeout_seconds
         try:
             connection = connect(instance, f"{server.slug}/{key}")
             running.connection = connection
@@ -224,18 +226,18 @@ class InstancePool:
             async with asyncio.timeout(timeout):
                 await initialize(session, capabilities, client_info)
         except Exception as exc:
-            await instance.stop(agent.settings.stop_grace_seconds)
+            await instance.stop(self.settings.stop_grace_seconds)
             if running.connection is not None:
                 await running.connection.close()
             raise InstanceUnavailable(f"The instance did not complete the MCP handshake: {exc}") from None
-        relay_through_mux(running, platform.settings.gateway.request_timeout_seconds)
+        relay_through_mux(running, parts.settings.gateway.request_timeout_seconds)
         running.tasks.append(asyncio.create_task(self._watch(running, key), name=f"watch:{server.slug}:{key}"))
-        agent.say(server_id, f"[{key}] instance started")
+        self._say(server_id, f"[{key}] instance started")
         return running
 
     async def _pump_logs(self, running: Running, key: str) -> None:
         async for line in running.instance.log_lines():
-            self.agent.logs.add(running.server_id, LogStream.STDERR, f"[{key}] {line}")
+            self.logs.add(running.server_id, LogStream.STDERR, f"[{key}] {line}")
 
     async def _watch(self, running: Running, key: str) -> None:
         code = await running.instance.wait()
@@ -244,13 +246,13 @@ class InstancePool:
         if running.connection is not None:
             await running.connection.close()
         if not running.stopping:
-            self.agent.say(running.server_id, f"[{key}] instance exited with code {code}")
+            self._say(running.server_id, f"[{key}] instance exited with code {code}")
 
     async def release(self, server_id: uuid.UUID, key: str) -> None:
         running = self._instances.pop((server_id, key), None)
         if running is not None:
             await self._stop(running)
-            self.agent.say(server_id, f"[{key}] instance stopped")
+            self._say(server_id, f"[{key}] instance stopped")
 
     async def stop_server(self, server_id: uuid.UUID) -> None:
         keys = [key for key in self._instances if key[0] == server_id]
@@ -280,9 +282,16 @@ class InstancePool:
 
     async def _stop(self, running: Running) -> None:
         running.stopping = True
-        await running.instance.stop(self.agent.settings.stop_grace_seconds)
+        await running.instance.stop(self.settings.stop_grace_seconds)
         if running.connection is not None:
             await running.connection.close()
         for task in running.tasks:
             if not task.done() and task is not asyncio.current_task():
                 task.cancel()
+
+    def _say(self, server_id: uuid.UUID, line: str) -> None:
+        self.logs.add(server_id, LogStream.PLATFORM, line)
+
+    async def _load(self, server_id: uuid.UUID) -> Server | None:
+        async with self.parts.db.session_scope() as session:
+            return await ServerRepository(session).get(server_id)

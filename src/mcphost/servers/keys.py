@@ -6,7 +6,6 @@ A key acts for the account that created it: the gateway honours it only while th
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,12 +14,10 @@ from mcphost.db.session import queue_after_commit
 from mcphost.errors import Conflict, NotFound, QuotaExceeded
 from mcphost.models import Server, ServerAccessKey, User
 from mcphost.security import tokens
+from mcphost.security.keys import KeyRing
 from mcphost.servers.permissions import server_event, who_may_use
 from mcphost.servers.repository import AccessKeyRepository
 from mcphost.servers.schemas import AccessKeyOut
-
-if TYPE_CHECKING:
-    from mcphost.platform import Platform
 
 KEY_PREFIX = "mcph_sk_"
 MAX_ACTIVE_KEYS = 50
@@ -30,12 +27,12 @@ _ELLIPSES = ("…", "...")
 
 
 async def add_key(
-    session: AsyncSession, platform: Platform, server: Server, name: str, created_by: uuid.UUID | None
+    session: AsyncSession, keys: KeyRing, server: Server, name: str, created_by: uuid.UUID | None
 ) -> tuple[ServerAccessKey, str]:
     repository = AccessKeyRepository(session)
     if await repository.count_active(server.id) >= MAX_ACTIVE_KEYS:
         raise QuotaExceeded(f"A server has at most {MAX_ACTIVE_KEYS} active access keys; revoke one first.")
-    issued = tokens.issue_opaque_token(platform.keys.token_hmac, KEY_PREFIX)
+    issued = tokens.issue_opaque_token(keys.token_hmac, KEY_PREFIX)
     key = await repository.add(
         ServerAccessKey(
             server_id=server.id, name=name, key_hash=issued.hash, prefix=issued.prefix, created_by=created_by
@@ -63,10 +60,10 @@ async def list_keys(session: AsyncSession, server: Server) -> list[AccessKeyOut]
     ]
 
 
-async def revoke_key(session: AsyncSession, platform: Platform, server: Server, ref: str) -> ServerAccessKey:
+async def revoke_key(session: AsyncSession, keys: KeyRing, server: Server, ref: str) -> ServerAccessKey:
     """Revoke the key named by ``ref``: its id, its prefix as the list shows it (with or without the trailing …),
     or the key itself. An already revoked key stays revoked."""
-    key = await find_key(session, platform, server, ref)
+    key = await find_key(session, keys, server, ref)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.flush()
@@ -74,7 +71,7 @@ async def revoke_key(session: AsyncSession, platform: Platform, server: Server, 
     return key
 
 
-async def find_key(session: AsyncSession, platform: Platform, server: Server, ref: str) -> ServerAccessKey:
+async def find_key(session: AsyncSession, keys: KeyRing, server: Server, ref: str) -> ServerAccessKey:
     repository = AccessKeyRepository(session)
     ref = ref.strip()
     try:
@@ -89,7 +86,7 @@ async def find_key(session: AsyncSession, platform: Platform, server: Server, re
     for ellipsis in _ELLIPSES:
         ref = ref.removesuffix(ellipsis)
     if ref.startswith(KEY_PREFIX) and len(ref) > len(KEY_PREFIX) + 20:  # the whole key, pasted
-        found = await repository.by_hash(server.id, tokens.hash_token(platform.keys.token_hmac, ref))
+        found = await repository.by_hash(server.id, tokens.hash_token(keys.token_hmac, ref))
         if found is None:
             raise NotFound("This is not an access key of this server.")
         return found

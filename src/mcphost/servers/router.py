@@ -83,7 +83,7 @@ async def create_key(
     server_id: uuid.UUID, body: AccessKeyCreate, principal: WritePrincipal, session: SessionDep, platform: PlatformDep
 ) -> AccessKeyCreated:
     server = await service.get_modifiable(session, principal, server_id)
-    key, secret = await keys.add_key(session, platform, server, body.name, principal.user_id)
+    key, secret = await keys.add_key(session, platform.keys, server, body.name, principal.user_id)
     shown = keys.key_out(key, principal.user, creator_has_access=True)
     return AccessKeyCreated(**shown.model_dump(), key=secret)
 
@@ -110,7 +110,7 @@ async def revoke_key(
     platform: PlatformDep,
 ) -> None:
     server = await service.get_modifiable(session, principal, server_id)
-    await keys.revoke_key(session, platform, server, key_id)
+    await keys.revoke_key(session, platform.keys, server, key_id)
 
 
 # Declared last: its path would otherwise shadow /{server_id}/keys.

@@ -10,7 +10,7 @@ import asyncio
 import re
 import secrets
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,8 @@ from mcphost.db.session import queue_after_commit
 from mcphost.errors import Conflict, Forbidden, NotFound
 from mcphost.models import DesiredState, Isolation, OrgRole, Server, ServerStatus, UsageEvent
 from mcphost.orgs.access import require_org_role
-from mcphost.runtimes.registry import CONTAINER_SOURCES
+from mcphost.runtimes.registry import CONTAINER_SOURCES, Runtimes
+from mcphost.security.keys import KeyRing
 from mcphost.servers import keys, lifecycle_jobs
 from mcphost.servers.catalog_resolution import resolve
 from mcphost.servers.permissions import may_use
@@ -30,11 +31,23 @@ from mcphost.servers.permissions import server_event as server_event
 from mcphost.servers.repository import ServerRepository
 from mcphost.servers.schemas import Resources, ServerCreate, ServerUpdate
 from mcphost.servers.source_secrets import sealed
-
-if TYPE_CHECKING:
-    from mcphost.platform import Platform
+from mcphost.settings import Settings
 
 RUNTIME_FIELDS = ("env", "config", "secret_env", "resources", "network", "isolation")
+
+
+class ServerParts(Protocol):
+    """What the rules of servers read of the process serving them (a ``Platform`` has all of it): which sources
+    may be deployed and where, the configured runtimes, and the keys that seal secrets and access keys."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def keys(self) -> KeyRing: ...
+
+    @property
+    def runtimes(self) -> Runtimes: ...
 
 
 def secret_context(server_id: uuid.UUID, name: str) -> str:
@@ -59,7 +72,7 @@ def add_usage(session: AsyncSession, server: Server, kind: str, data: dict[str, 
 
 
 async def create_server(
-    session: AsyncSession, platform: Platform, principal: Principal, data: ServerCreate
+    session: AsyncSession, parts: ServerParts, principal: Principal, data: ServerCreate
 ) -> tuple[Server, str]:
     """Create a server (and its first access key); returns it and the access key, shown only now."""
     org = None
@@ -67,7 +80,7 @@ async def create_server(
         org, _ = await require_org_role(session, principal, data.org_id, OrgRole.MEMBER)
     source = data.source.model_dump()
     env, secret_env = dict(data.env or {}), dict(data.secret_env or {})
-    if source["type"] == "command" and not (principal.is_admin or platform.settings.runtime.allow_user_commands):
+    if source["type"] == "command" and not (principal.is_admin or parts.settings.runtime.allow_user_commands):
         raise Forbidden(
             "Only administrators can deploy command sources on this instance; deploy a package or catalog "
             "entry instead.",
@@ -80,13 +93,13 @@ async def create_server(
         )
         source, env, secret_env = resolved.source, resolved.env, resolved.secret_env
     runnable_type = source["package"]["type"] if source["type"] == "catalog" else source["type"]
-    runtime_type = await asyncio.to_thread(platform.runtimes.for_source, runnable_type, data.runtime)
+    runtime_type = await asyncio.to_thread(parts.runtimes.for_source, runnable_type, data.runtime)
     if runtime_type is None:
-        raise Conflict(unavailable_reason(platform, runnable_type, data.runtime) or "", code="runtime_unavailable")
+        raise Conflict(unavailable_reason(parts, runnable_type, data.runtime) or "", code="runtime_unavailable")
     await ensure_server_quota(session, user=None if org else principal.user, org=org)
     repository = ServerRepository(session)
     server_id = uuid.uuid4()
-    source = sealed(source, server_id, platform.keys)
+    source = sealed(source, server_id, parts.keys)
     resources = data.resources or Resources()
     server = await repository.add(
         Server(
@@ -98,10 +111,10 @@ async def create_server(
             created_by=principal.user_id,
             source=source,
             runtime=runtime_type,
-            node=platform.settings.runtime.node_name,
+            node=parts.settings.runtime.node_name,
             env=env,
             config=dict(data.config or {}),
-            secret_env=_sealed(platform, server_id, secret_env),
+            secret_env=_sealed(parts, server_id, secret_env),
             resources=resources.model_dump(),
             network=data.network or "default",
             isolation=data.isolation or Isolation.SHARED,
@@ -111,35 +124,35 @@ async def create_server(
             status=ServerStatus.PENDING if data.start else ServerStatus.STOPPED,
         )
     )
-    _, access_key = await keys.add_key(session, platform, server, "default", principal.user_id)
+    _, access_key = await keys.add_key(session, parts.keys, server, "default", principal.user_id)
     add_usage(session, server, "create", {"source": runnable_type})
     await lifecycle_jobs.enqueue_reconcile(session, server)
     queue_after_commit(session, server_event("server.created", server))
     return server, access_key
 
 
-def unavailable_reason(platform: Platform, source_type: str, wanted: str | None = None) -> str | None:
+def unavailable_reason(parts: ServerParts, source_type: str, wanted: str | None = None) -> str | None:
     """Why no configured runtime (or not the one asked for) can run this kind of source, or None when one can."""
-    runtimes = platform.runtimes
+    runtimes = parts.runtimes
     if wanted is not None:
         why = runtimes.why_not(source_type, wanted)
         return f"This server cannot run on the {wanted} runtime: {why}." if why else None
     if runtimes.for_source(source_type) is not None:
         return None
     if source_type in CONTAINER_SOURCES:
-        why = runtimes.why_not(source_type, "docker") if platform.settings.docker.default_for_images else None
+        why = runtimes.why_not(source_type, "docker") if parts.settings.docker.default_for_images else None
         return (
             f"{source_type.capitalize()} sources run on Docker, and {why or 'docker.default_for_images is off'}; "
             "deploy a package, catalog or command source, or ask an administrator to set up Docker."
         )
     return (
         f"No configured runtime can run {source_type} sources yet (configured: "
-        f"{', '.join(platform.runtimes.configured)}); deploy a package, catalog or command source."
+        f"{', '.join(parts.runtimes.configured)}); deploy a package, catalog or command source."
     )
 
 
-def _sealed(platform: Platform, server_id: uuid.UUID, values: dict[str, str]) -> dict[str, str]:
-    box = platform.keys.secrets
+def _sealed(parts: ServerParts, server_id: uuid.UUID, values: dict[str, str]) -> dict[str, str]:
+    box = parts.keys.secrets
     return {name: box.encrypt(value, secret_context(server_id, name)) for name, value in values.items()}
 
 
@@ -193,7 +206,7 @@ async def list_servers(
 
 
 async def update_server(
-    session: AsyncSession, platform: Platform, principal: Principal, server_id: uuid.UUID, changes: ServerUpdate
+    session: AsyncSession, parts: ServerParts, principal: Principal, server_id: uuid.UUID, changes: ServerUpdate
 ) -> Server:
     server = await get_modifiable(session, principal, server_id)
     given = changes.model_fields_set
@@ -210,7 +223,7 @@ async def update_server(
             if value is None:
                 sealed.pop(name, None)
             else:
-                sealed[name] = platform.keys.secrets.encrypt(value, secret_context(server.id, name))
+                sealed[name] = parts.keys.secrets.encrypt(value, secret_context(server.id, name))
         server.secret_env, runtime_changed = sealed, True
     if "resources" in given and changes.resources is not None:
         server.resources, runtime_changed = changes.resources.model_dump(), True

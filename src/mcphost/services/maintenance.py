@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from mcphost.db.base import utcnow
+from mcphost.db.session import Database
 from mcphost.jobs.queue import purge_finished
 from mcphost.models import Invitation, LoginSession
 from mcphost.servers import invocations
 from mcphost.services.loop import ServiceLoop
-
-if TYPE_CHECKING:
-    from mcphost.platform import Platform
+from mcphost.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +22,20 @@ log = logging.getLogger(__name__)
 class MaintenanceLoop(ServiceLoop):
     name = "maintenance"
 
-    def __init__(self, platform: Platform) -> None:
-        super().__init__(platform.settings.services.maintenance_interval_seconds)
-        self.platform = platform
+    def __init__(self, db: Database, settings: Settings) -> None:
+        super().__init__(settings.services.maintenance_interval_seconds)
+        self.db = db
+        self.settings = settings
         self._invocations_checked = 0  # records up to this id were within their server's budget
 
     async def run_once(self) -> None:
         now = utcnow()
-        retention = timedelta(days=self.platform.settings.jobs.retention_days)
-        async with self.platform.db.session_scope() as session:
+        retention = timedelta(days=self.settings.jobs.retention_days)
+        async with self.db.session_scope() as session:
             jobs = await purge_finished(session, now - retention)
             sessions = await session.execute(sa.delete(LoginSession).where(LoginSession.expires_at < now))
             invitations = await session.execute(sa.delete(Invitation).where(Invitation.expires_at < now))
-            traces = self.platform.settings.traces
+            traces = self.settings.traces
             newest = await invocations.newest_id(session)
             cutoff = now - timedelta(days=traces.retention_days)
             traced = await invocations.purge(session, traces, older_than=cutoff, after_id=self._invocations_checked)

@@ -21,7 +21,7 @@ from docker.errors import APIError, DockerException, NotFound
 
 from mcphost.runtimes.base import Instance, Transport
 from mcphost.runtimes.docker.engine import Engine
-from mcphost.runtimes.supervision import LogBuffer, pump_lines
+from mcphost.runtimes.log_lines import LogBuffer, pump_lines
 
 __all__ = ["Attached", "DockerInstance", "attach"]
 

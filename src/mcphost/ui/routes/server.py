@@ -206,7 +206,7 @@ async def create_key(
     except ValidationError as exc:
         raise ValidationFailed(f"Key name: {exc.errors()[0]['msg']}.") from None
     server = await service.get_modifiable(session, principal, server_id)
-    key, secret = await keys.add_key(session, platform, server, body.name, principal.user_id)
+    key, secret = await keys.add_key(session, platform.keys, server, body.name, principal.user_id)
     command = client_config(platform.settings.effective_public_url, server.id, server.slug).clients.claude_code
     context = await _keys_context(session, principal, server)
     context |= {"created": key, "secret": secret, "command": str(command.content).replace(KEY_PLACEHOLDER, secret)}
@@ -223,5 +223,5 @@ async def revoke_key(
     platform: PlatformDep,
 ) -> Response:
     server = await service.get_modifiable(session, principal, server_id)
-    await keys.revoke_key(session, platform, server, str(key_id))
+    await keys.revoke_key(session, platform.keys, server, str(key_id))
     return render(request, "server/keys_table.html", await _keys_context(session, principal, server))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mcphost.runtimes.process import ProcessRuntime
-from tests.runtimes.helpers import runtime_settings
+from tests.runtimes.process.helpers import runtime_settings
 
 
 @pytest.fixture

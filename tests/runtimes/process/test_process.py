@@ -13,10 +13,10 @@ import pytest
 
 from mcphost.runtimes.base import PrepareFailed, StartFailed
 from mcphost.runtimes.process import ProcessRuntime
+from mcphost.runtimes.process.process_tree import alive
 from mcphost.runtimes.registry import Runtimes
-from mcphost.runtimes.supervision import alive
 from mcphost.settings import DockerSettings
-from tests.runtimes.helpers import (
+from tests.runtimes.process.helpers import (
     ECHO_SERVER,
     Mcp,
     collect_logs,

@@ -11,7 +11,7 @@ import pytest
 
 from mcphost.runtimes.base import Artifact, PrepareFailed
 from mcphost.runtimes.process import ProcessRuntime
-from tests.runtimes.helpers import Lines, Mcp, launch, no_progress, runtime_settings
+from tests.runtimes.process.helpers import Lines, Mcp, launch, no_progress, runtime_settings
 
 TIME_SERVER = {"type": "package", "registry_type": "pypi", "identifier": "mcp-server-time", "version": "2026.10.19"}
 MEMORY_SERVER = {

@@ -1,5 +1,8 @@
 """One upstream connection shared by many client sessions.
 
+The mux sits below both of its users: the node agent wraps each instance's connection in one, and the gateway relays
+its client sessions through it (they implement ``RelayedSession``), so neither imports the other.
+
 Requests go out with the connection's own ids (``roundtrip``) and their answers are given back under the client's
 id. Everything the server sends outside an answer is routed to the session it belongs to:
 
@@ -12,7 +15,7 @@ id. Everything the server sends outside an answer is routed to the session it be
 
 A server→client request is sent to the client under a gateway id (``mcph-N``); the client's answer, POSTed back,
 resolves it and the result goes upstream under the server's own id. A stateless (2026-07-28) request cannot be sent
-requests: its session asks its client with an ``input_required`` result instead (``input_required.py``).
+requests: its session asks its client with an ``input_required`` result instead (``gateway/input_required.py``).
 """
 
 # ruff: noqa: ASYNC109 -- the request timeout is relayed: on expiry the upstream is told to cancel.
@@ -22,12 +25,10 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
+from mcphost.mcp.event_stream import EventStream
 from mcphost.mcp.jsonrpc import INTERNAL_ERROR, METHOD_NOT_FOUND, JsonRpcError, Message, RequestId
-
-if TYPE_CHECKING:
-    from mcphost.gateway.sessions import ClientSession, EventStream, StatelessSession
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +54,46 @@ class UpstreamConnection(Protocol):
     async def send_raw(self, message: Message) -> None: ...
 
 
+class RelayedSession(Protocol):
+    """A client session as the mux sees it: the gateway's sessions of either protocol era implement it."""
+
+    @property
+    def stateful(self) -> bool: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    @property
+    def client_capabilities(self) -> dict[str, Any]: ...
+
+    @property
+    def subscriptions(self) -> set[str]: ...
+
+    @property
+    def inflight(self) -> dict[RequestId, Exchange]:
+        """The session's requests being relayed, by the client's id (its ``notifications/cancelled`` names them)."""
+        ...
+
+    def open_stream(self) -> EventStream: ...
+
+
+class SharedSession(RelayedSession, Protocol):
+    """A stateful session sharing an upstream: its stream for messages of no request, and the server→client
+    requests waiting for its client's answer."""
+
+    @property
+    def general(self) -> EventStream: ...
+
+    @property
+    def server_requests(self) -> dict[str, asyncio.Future[Message]]: ...
+
+
 class Exchange:
     """One client request in flight: where the server's messages about it go."""
 
     __slots__ = ("cancelled", "client_id", "log_floor", "on_stream", "progress_token", "session", "stream", "task")
 
-    def __init__(self, session: ClientSession | StatelessSession, client_id: RequestId) -> None:
+    def __init__(self, session: RelayedSession, client_id: RequestId) -> None:
         self.session = session
         self.client_id = client_id
         self.stream: EventStream | None = None
@@ -92,7 +127,7 @@ class UpstreamMux:
         self.connection = connection
         self.name = name
         self.request_timeout = request_timeout
-        self.sessions: set[ClientSession] = set()
+        self.sessions: set[SharedSession] = set()
         self._inflight: dict[int, Exchange] = {}
         self._progress: dict[str, Exchange] = {}
         self._seq = itertools.count(1)
@@ -176,16 +211,17 @@ class UpstreamMux:
             return asked
         if session is None:
             raise JsonRpcError(INTERNAL_ERROR, f"no client session to send {method} to (no request is in flight)")
+        shared = cast(SharedSession, session)  # a stateful session: one of the gateway's client sessions
         capability = REQUIRED_CAPABILITY.get(method)
         if capability is not None and capability not in session.client_capabilities:
             raise JsonRpcError(METHOD_NOT_FOUND, f"the client did not declare the {capability} capability")
         server_id = f"mcph-{next(self._server_ids)}"
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        session.server_requests[server_id] = future  # type: ignore[union-attr]
+        shared.server_requests[server_id] = future
         outgoing: Message = {"jsonrpc": "2.0", "id": server_id, "method": method}
         if "params" in message:
             outgoing["params"] = message["params"]
-        target = exchange.push if exchange is not None else session.general.push  # type: ignore[union-attr]
+        target = exchange.push if exchange is not None else shared.general.push
         target(outgoing)
         try:
             async with asyncio.timeout(self.request_timeout):
@@ -198,7 +234,7 @@ class UpstreamMux:
         except TimeoutError:
             raise JsonRpcError(INTERNAL_ERROR, f"the client did not answer {method} in time") from None
         finally:
-            session.server_requests.pop(server_id, None)  # type: ignore[union-attr]
+            shared.server_requests.pop(server_id, None)
         if "error" in answer:
             raise JsonRpcError.from_response(answer)
         result = answer.get("result")
@@ -208,5 +244,5 @@ class UpstreamMux:
         inflight = self._inflight
         return next(reversed(inflight.values())) if inflight else None
 
-    def _only_session(self) -> ClientSession | None:
+    def _only_session(self) -> SharedSession | None:
         return next(iter(self.sessions)) if len(self.sessions) == 1 else None

@@ -14,10 +14,10 @@ import pytest
 from mcphost.runtimes.base import Limits, StartFailed
 from mcphost.runtimes.process import ProcessRuntime
 from mcphost.settings import load_secret_key
-from tests.runtimes.helpers import Mcp, launch, runtime_settings
+from tests.runtimes.process.helpers import Mcp, launch, runtime_settings
 
 MISSING_BWRAP = "/nonexistent/bin/bwrap"
-PROJECT_FILE = Path(__file__).resolve().parents[2] / "pyproject.toml"
+PROJECT_FILE = Path(__file__).resolve().parents[3] / "pyproject.toml"
 
 
 def exists(path: str | Path) -> bool:

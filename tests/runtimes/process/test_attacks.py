@@ -16,10 +16,10 @@ from typing import Literal
 import pytest
 
 from mcphost.runtimes.base import Limits, PrepareFailed, StartFailed
-from mcphost.runtimes.network import local_addresses, resolv_conf_for
 from mcphost.runtimes.process import ProcessRuntime
+from mcphost.runtimes.process.network import local_addresses, resolv_conf_for
 from mcphost.settings import load_secret_key
-from tests.runtimes.helpers import ECHO_SERVER, Mcp, collect_logs, launch, living, no_progress, runtime_settings
+from tests.runtimes.process.helpers import ECHO_SERVER, Mcp, collect_logs, launch, living, no_progress, runtime_settings
 
 POSTGRES = ("127.0.0.1", 5432)  # the host's PostgreSQL, which trusts local connections (the attack's target)
 
@@ -95,7 +95,7 @@ async def test_network_none_is_loopback_only(sandboxed: ProcessRuntime, data_dir
 async def test_without_a_network_helper_required_refuses_and_auto_warns(
     home: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mcphost.runtimes.process.find_helper", lambda wanted: None)  # neither is installed
+    monkeypatch.setattr("mcphost.runtimes.process.runtime.find_helper", lambda wanted: None)  # neither is installed
     required = ProcessRuntime(runtime_settings(home, sandbox="required"))
     with pytest.raises(StartFailed, match=r"no network helper is installed .*apt-get install passt"):
         await launch(required, data_dir)
@@ -127,7 +127,7 @@ async def test_the_network_helper_dies_with_mcp_host(tmp_path: Path) -> None:
     script = (
         "import asyncio, json, sys\n"
         "from pathlib import Path\n"
-        "from tests.runtimes.helpers import launch, runtime_settings\n"
+        "from tests.runtimes.process.helpers import launch, runtime_settings\n"
         "from mcphost.runtimes.process import ProcessRuntime\n"
         "async def main():\n"
         "    runtime = ProcessRuntime(runtime_settings(Path(sys.argv[1]), sandbox='required'))\n"
@@ -136,7 +136,7 @@ async def test_the_network_helper_dies_with_mcp_host(tmp_path: Path) -> None:
         "    await asyncio.sleep(60)\n"
         "asyncio.run(main())\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     platform = await asyncio.create_subprocess_exec(
         sys.executable, "-c", script, str(tmp_path / "home"), stdout=asyncio.subprocess.PIPE, cwd=root
     )
@@ -224,7 +224,7 @@ async def test_a_fork_bomb_hits_the_process_limit(limit: str, home: Path, data_d
 
 
 def _tree(pid: int) -> list[int]:
-    from mcphost.runtimes.supervision import descendants
+    from mcphost.runtimes.process.process_tree import descendants
 
     return list(descendants(pid))
 

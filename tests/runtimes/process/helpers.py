@@ -11,11 +11,12 @@ from typing import Any
 
 from mcphost.runtimes.base import Artifact, Limits
 from mcphost.runtimes.base import LaunchSpec as Spec
-from mcphost.runtimes.process import ProcessInstance, ProcessRuntime
-from mcphost.runtimes.supervision import descendants
+from mcphost.runtimes.process import ProcessRuntime
+from mcphost.runtimes.process.instance import ProcessInstance
+from mcphost.runtimes.process.process_tree import descendants
 from mcphost.settings import RuntimeSettings, Settings
 
-ECHO_SERVER = Path(__file__).resolve().parents[1] / "fixtures" / "echo_server.py"
+ECHO_SERVER = Path(__file__).resolve().parents[2] / "fixtures" / "echo_server.py"
 TIMEOUT = 20.0
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from mcphost.runtimes.base import Artifact, Limits
-from mcphost.runtimes.limits import Limiter, detect_cgroups
 from mcphost.runtimes.process import ProcessRuntime
-from tests.runtimes.helpers import collect_logs, launch, runtime_settings
+from mcphost.runtimes.process.limits import Limiter, detect_cgroups
+from tests.runtimes.process.helpers import collect_logs, launch, runtime_settings
 
 GREEDY = "data = bytearray(400 * 1024 * 1024)\nprint('survived', flush=True)\n"
 BUSY = (

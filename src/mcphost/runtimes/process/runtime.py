@@ -37,11 +37,11 @@ from mcphost.runtimes.base import (
     StartFailed,
     Transport,
 )
-from mcphost.runtimes.instance import ProcessInstance
-from mcphost.runtimes.limits import Applied, Cgroups, Limiter, detect_cgroups
-from mcphost.runtimes.network import find_helper, resolv_conf_for
-from mcphost.runtimes.packages import PackageCache
-from mcphost.runtimes.sandbox import (
+from mcphost.runtimes.process.instance import ProcessInstance
+from mcphost.runtimes.process.limits import Applied, Cgroups, Limiter, detect_cgroups
+from mcphost.runtimes.process.network import find_helper, resolv_conf_for
+from mcphost.runtimes.process.packages import PackageCache
+from mcphost.runtimes.process.sandbox import (
     DATA_DIR,
     Network,
     Sandbox,
@@ -50,10 +50,10 @@ from mcphost.runtimes.sandbox import (
     command_mounts,
     overlaps,
 )
-from mcphost.runtimes.users import ServerUsers, own_directory
+from mcphost.runtimes.process.users import ServerUsers, own_directory
 from mcphost.settings import Settings
 
-__all__ = ["ProcessInstance", "ProcessRuntime"]
+__all__ = ["ProcessRuntime"]
 
 log = logging.getLogger(__name__)
 

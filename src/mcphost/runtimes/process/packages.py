@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from mcphost.runtimes.base import Artifact, PrepareFailed, Progress
-from mcphost.runtimes.sandbox import is_system_path, python_prefix
+from mcphost.runtimes.process.sandbox import is_system_path, python_prefix
 
 __all__ = ["PackageCache"]
 

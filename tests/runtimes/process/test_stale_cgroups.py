@@ -15,19 +15,19 @@ from pathlib import Path
 import pytest
 
 from mcphost.runtimes.base import Limits
-from mcphost.runtimes.limits import Cgroups, detect_cgroups
 from mcphost.runtimes.process import ProcessRuntime
-from tests.runtimes.helpers import launch, living, runtime_settings
+from mcphost.runtimes.process.limits import Cgroups, detect_cgroups
+from tests.runtimes.process.helpers import launch, living, runtime_settings
 
 MOUNTINFO = Path("/proc/self/mountinfo")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 #: A platform that starts two servers, says where their groups are, and waits to be killed.
 PLATFORM = """
 import asyncio, json, sys
 from pathlib import Path
-from tests.runtimes.helpers import launch, runtime_settings
-from mcphost.runtimes.limits import detect_cgroups
+from tests.runtimes.process.helpers import launch, runtime_settings
+from mcphost.runtimes.process.limits import detect_cgroups
 from mcphost.runtimes.process import ProcessRuntime
 
 async def main():

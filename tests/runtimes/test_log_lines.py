@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from mcphost.runtimes.supervision import MAX_LINE_CHARS, LogBuffer, pump_lines
+from mcphost.runtimes.log_lines import MAX_LINE_CHARS, LogBuffer, pump_lines
 
 
 async def drain(buffer: LogBuffer) -> list[str]:

@@ -11,15 +11,14 @@ import signal
 from collections.abc import AsyncIterator
 
 from mcphost.runtimes.base import Instance, Transport
-from mcphost.runtimes.limits import ResourceGroup
-from mcphost.runtimes.network import Attached
-from mcphost.runtimes.supervision import (
-    LogBuffer,
+from mcphost.runtimes.log_lines import LogBuffer, pump_lines
+from mcphost.runtimes.process.limits import ResourceGroup
+from mcphost.runtimes.process.network import Attached
+from mcphost.runtimes.process.process_tree import (
     alive,
     descendants,
     group_members,
     living,
-    pump_lines,
     signal_all,
     start_times,
     still_running,
