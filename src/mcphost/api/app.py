@@ -25,6 +25,7 @@ from mcphost.gateway.metadata_router import router as gateway_metadata_router
 from mcphost.jobs.router import router as jobs_router
 from mcphost.orgs.router import router as orgs_router
 from mcphost.platform import Platform
+from mcphost.revisions.router import router as revisions_router
 from mcphost.servers.client_config_router import router as client_config_router
 from mcphost.servers.invocations_router import router as invocations_router
 from mcphost.servers.observe_router import router as server_observe_router
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         invocations_router,
         invoke_router,
         client_config_router,
+        revisions_router,  # before servers_router, whose /{server_id}/{action} would take /rollback
         servers_router,
         jobs_router,
         events_router,
