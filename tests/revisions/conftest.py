@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from mcphost.settings import Settings
+from tests.conftest import make_settings
 from tests.support.accounts import Account, sign_up
 
 PACKAGE = {"type": "package", "registry_type": "pypi", "identifier": "mcp-server-time"}
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Settings a test changes (``@pytest.mark.parametrize("settings_overrides", [{...}])``)."""
+    return {}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, settings_overrides: dict[str, Any]) -> Settings:
+    return make_settings(tmp_path / "home", database_url, **settings_overrides)
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ class RevisionOut(BaseModel):
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    revision: int = Field(ge=1, description="The revision whose source and settings to deploy again.")
+    revision: int = Field(ge=1, le=2**31 - 1, description="The revision whose source and settings to deploy again.")
 
 
 class RollbackOut(BaseModel):
