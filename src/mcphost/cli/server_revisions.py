@@ -33,6 +33,8 @@ def revisions(
         return
     from rich.table import Table
 
+    from mcphost.revisions.views import describe_resolved
+
     table = Table("REV", "CREATED", "REASON", "BY", "SOURCE", "RESOLVED", "DETAIL", box=None)
     for revision in found:
         number = f"[bold green]{revision['number']} *[/]" if revision["live"] else str(revision["number"])
@@ -99,13 +101,3 @@ def describe_source(source: dict[str, Any]) -> str:
         branch = source.get("ref") or source.get("branch")
         return f"{source.get('repo_url')}" + (f" @{branch}" if branch else "")
     return str(kind)
-
-
-def describe_resolved(resolved: dict[str, Any] | None) -> str:
-    """The facts a runtime resolved that tell versions apart: version, digest, commit (or whatever it gave)."""
-    if not resolved:
-        return "-"
-    known = [str(resolved[key]) for key in ("version", "digest", "image_digest", "commit") if resolved.get(key)]
-    if known:
-        return " ".join(known)
-    return ", ".join(f"{key}={value}" for key, value in resolved.items())

@@ -87,15 +87,29 @@ async def rotate(
     """A new webhook secret (the old one stops working at once); only the server's owner, an admin of its
     organisation, or an administrator may."""
     server = await servers.get_visible(session, principal, server_id, for_update=True)
-    if not principal.is_admin:
-        if server.org_id is not None:
-            await require_org_role(session, principal, server.org_id, OrgRole.ADMIN)
-        elif server.owner_user_id != principal.user_id:
-            raise Forbidden("Only the server's owner can rotate its webhook secret.", code="insufficient_role")
+    await _require_rotate(session, principal, server)
     plaintext = await secrets.issue(session, platform.keys, server)
     webhook = await session.get(ServerWebhook, server.id)
     assert webhook is not None
     return server, webhook, plaintext
+
+
+async def _require_rotate(session: AsyncSession, principal: Principal, server: Server) -> None:
+    if principal.is_admin:
+        return
+    if server.org_id is not None:
+        await require_org_role(session, principal, server.org_id, OrgRole.ADMIN)
+    elif server.owner_user_id != principal.user_id:
+        raise Forbidden("Only the server's owner can rotate its webhook secret.", code="insufficient_role")
+
+
+async def may_rotate(session: AsyncSession, principal: Principal, server: Server) -> bool:
+    """Whether ``rotate`` would let the principal make a new secret for this (visible) server."""
+    try:
+        await _require_rotate(session, principal, server)
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 async def deliveries(
