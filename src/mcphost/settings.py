@@ -446,6 +446,19 @@ class TraceSettings(BaseModel):
     max_per_server: int = Field(100_000, ge=100, description="Newest records kept per server.")
 
 
+class WebhookSettings(BaseModel):
+    """The webhooks of servers (``/api/servers/{id}/webhook`` and ``/github``), which redeploy them."""
+
+    max_body_bytes: int = Field(
+        5_242_880, ge=1024, description="Largest delivery a webhook accepts (GitHub push payloads can be large); 413."
+    )
+    rate_limit_per_minute: float = Field(
+        30, gt=0, description="Deliveries a server's webhooks accept per minute, sustained; more get 429."
+    )
+    rate_limit_burst: int = Field(10, ge=1, description="Deliveries a server's webhooks accept at once.")
+    deliveries_kept: int = Field(100, ge=1, le=10_000, description="Newest deliveries kept per server.")
+
+
 class LogSettings(BaseModel):
     """Process logging."""
 
@@ -492,6 +505,7 @@ class Settings(BaseSettings):
     server_logs: ServerLogSettings = Field(default_factory=ServerLogSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     traces: TraceSettings = Field(default_factory=TraceSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("home", mode="after")

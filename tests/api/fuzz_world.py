@@ -94,6 +94,8 @@ class World:
     anonymous: Persona = field(default_factory=lambda: Persona("anonymous"))
     # Ids of existing objects by path parameter name, mixed into generated path parameters.
     ids: dict[str, list[str]] = field(default_factory=dict)
+    # The webhook secret of each seeded server (kept current when the fuzzer rotates one).
+    webhook_secrets: dict[str, str] = field(default_factory=dict)
 
     def persona(self, name: str) -> Persona:
         return {"admin": self.admin, "member": self.member, "anonymous": self.anonymous}[name]
@@ -134,6 +136,11 @@ async def populate(url: str) -> World:
             http, "/api/servers", member, {"name": "Shared", "source": package, "org_id": shared["id"]}
         )
         spare_key = await _post(http, f"/api/servers/{shared_server['id']}/keys", member, {"name": "spare"})
+        for server in (admins_server, shared_server):  # revision 2, so that rolling back to 1 can succeed
+            changed = await http.patch(
+                f"/api/servers/{server['id']}", json={"env": {"TZ": "UTC"}}, headers=admin.headers
+            )
+            assert changed.status_code == 200, changed.text
     return World(
         admin=Persona("admin", admin_token, admin_token_id, str(admin.id)),
         member=Persona("member", member_token, member_token_id, str(member.id)),
@@ -145,7 +152,9 @@ async def populate(url: str) -> World:
             "server_id": [admins_server["id"], shared_server["id"]],
             "key_id": [spare_key["id"]],
             "name": ["io.github.modelcontextprotocol/time", "io.github.modelcontextprotocol/memory"],
+            "number": ["1", "2"],
         },
+        webhook_secrets={server["id"]: server["webhook_secret"] for server in (admins_server, shared_server)},
     )
 
 

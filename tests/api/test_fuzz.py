@@ -19,6 +19,8 @@ a 5xx is in the captured log. What the fuzzer found is pinned at the end of this
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import time
 import traceback
@@ -137,6 +139,7 @@ def fuzzer(settings: Settings, persona: str) -> Iterator[Fuzzer]:
             statuses[(case.operation.label, response.status_code)] += 1
 
         _mix_in_known_ids(schema, world, who)
+        _sign_webhook_deliveries(schema, world)
         # A session cookie from a successful generated sign-in must not authenticate the requests that follow.
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         checks = [*CHECKS, _once_per_operation(schemathesis.checks.ignored_auth)]
@@ -157,6 +160,31 @@ def _once_per_operation(check: Callable[..., Any]) -> Callable[..., Any]:
 
     once.__name__ = check.__name__
     return once
+
+
+def _sign_webhook_deliveries(schema: Any, world: World) -> None:
+    """Deliveries to a seeded server's webhooks carry its real secret (generic) or GitHub signature in positive
+    cases, so that they get past 401 to what a delivery does; a rotation by the fuzzer updates the secret."""
+
+    @schema.hook
+    def map_case(context: Any, case: Any) -> Any:
+        meta = getattr(case, "_meta", None)
+        if meta is None or meta.generation.mode is not GenerationMode.POSITIVE or case.method.upper() != "POST":
+            return case
+        secret = world.webhook_secrets.get(str((case.path_parameters or {}).get("server_id")))
+        if secret is None:
+            return case
+        if case.operation.path.endswith("/webhook"):
+            case.headers = {**(case.headers or {}), "x-webhook-secret": secret}
+        elif case.operation.path.endswith("/github"):  # no body is described, so none is sent
+            signature = "sha256=" + hmac.new(secret.encode(), b"", hashlib.sha256).hexdigest()
+            case.headers = {**(case.headers or {}), "x-hub-signature-256": signature}
+        return case
+
+    @schema.hook("after_call")
+    def remember_rotations(context: Any, case: Any, response: Any) -> None:
+        if case.operation.path.endswith("/webhook/rotate") and response.status_code == 200:
+            world.webhook_secrets[str(case.path_parameters["server_id"])] = response.json()["webhook_secret"]
 
 
 def _mix_in_known_ids(schema: Any, world: World, who: Persona) -> None:

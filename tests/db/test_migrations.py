@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -14,19 +10,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from mcphost.db import migrate
 from mcphost.db.base import Base
-from tests.support import databases
-
-
-@pytest.fixture
-async def empty_database_url(tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of the kind this run tests (SQLite, or PostgreSQL in the PostgreSQL run)."""
-    server = databases.suite_postgres_url()
-    if server is None:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-        return
-    url = await databases.create_postgres_database(server, "migrations", migrate_to_head=False)
-    yield url
-    await databases.drop_postgres_database(server, url)
 
 
 def _differences(connection: Connection) -> list[object]:

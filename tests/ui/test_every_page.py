@@ -52,6 +52,7 @@ async def test_every_page_renders_cleanly(page: Page, console: Console, width: s
         f"/servers/{server}/invocations",
         f"/servers/{server}/invocations/{invocation}",
         f"/servers/{server}/keys",
+        f"/servers/{server}/revisions",
         f"/servers/{server}/settings",
         f"/servers/{server}/deployed",
         "/orgs",

@@ -25,12 +25,15 @@ from mcphost.gateway.metadata_router import router as gateway_metadata_router
 from mcphost.jobs.router import router as jobs_router
 from mcphost.orgs.router import router as orgs_router
 from mcphost.platform import Platform
+from mcphost.revisions.router import router as revisions_router
 from mcphost.servers.client_config_router import router as client_config_router
 from mcphost.servers.invocations_router import router as invocations_router
 from mcphost.servers.observe_router import router as server_observe_router
 from mcphost.servers.router import router as servers_router
 from mcphost.settings import Settings
 from mcphost.ui import install_console
+from mcphost.webhooks.router import DELIVERY_PATHS, rate_limiter
+from mcphost.webhooks.router import router as webhooks_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "ui" / "static"
 DESCRIPTION = (
@@ -69,7 +72,14 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
     app.state.gateway = gateway
     app.state.login_throttle = FailureThrottle.from_settings(settings.auth)
     install_error_handlers(app)
-    app.add_middleware(RequestLimitsMiddleware, max_bytes=settings.server.max_body_bytes)
+    hooks = settings.webhooks
+    app.state.webhook_limiter = rate_limiter(hooks.rate_limit_per_minute, hooks.rate_limit_burst)
+    app.add_middleware(
+        RequestLimitsMiddleware,
+        max_bytes=settings.server.max_body_bytes,
+        raw_paths=DELIVERY_PATHS,
+        raw_max_bytes=hooks.max_body_bytes,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics, access_log=settings.logging.access_log)
     app.add_middleware(McpMount, gateway=gateway)  # outermost: the MCP endpoint skips the API's middleware
     routers = (
@@ -84,6 +94,9 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         invocations_router,
         invoke_router,
         client_config_router,
+        # Before servers_router, whose /{server_id}/{action} would take /rollback, /webhook and /github.
+        revisions_router,
+        webhooks_router,
         servers_router,
         jobs_router,
         events_router,

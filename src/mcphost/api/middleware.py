@@ -98,19 +98,28 @@ class RequestLimitsMiddleware:
     - NUL characters in the query or in a JSON body (422): PostgreSQL text and JSON cannot hold them, and no
       field of this API has a use for them.
 
-    Both are raised from ``receive`` as HTTP errors, which reach the JSON error handler."""
+    Both are raised from ``receive`` as HTTP errors, which reach the JSON error handler. Paths matching ``raw_paths``
+    (signed webhook deliveries, taken as raw bytes and never stored as text) have their own limit,
+    ``raw_max_bytes``, and no NUL check."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, *, raw_paths: re.Pattern[str] | None = None, raw_max_bytes: int = 0
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.raw_paths = raw_paths
+        self.raw_max_bytes = raw_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        raw = self.raw_paths is not None and self.raw_paths.match(scope.get("path", "")) is not None
+        limit = self.raw_max_bytes if raw else self.max_bytes
+        too_large = f"The request body is larger than the limit of {limit} bytes."
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            response = error_response(413, "payload_too_large", self.too_large, {"max_bytes": self.max_bytes})
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            response = error_response(413, "payload_too_large", too_large, {"max_bytes": limit})
             await response(scope, receive, send)
             return
         if _NUL_IN_URL.search(scope.get("query_string", b"")) or "\x00" in scope.get("path", ""):
@@ -126,18 +135,14 @@ class RequestLimitsMiddleware:
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 received += len(chunk)
-                if received > self.max_bytes:
-                    raise HTTPException(413, self.too_large)
-                if _NUL_ESCAPE.search(tail + chunk) or b"\x00" in chunk:
+                if received > limit:
+                    raise HTTPException(413, too_large)
+                if not raw and (_NUL_ESCAPE.search(tail + chunk) or b"\x00" in chunk):
                     raise HTTPException(422, NUL_MESSAGE)
                 tail = chunk[-5:]
             return message
 
         await self.app(scope, limited_receive, send)
-
-    @property
-    def too_large(self) -> str:
-        return f"The request body is larger than the limit of {self.max_bytes} bytes."
 
 
 NUL_MESSAGE = "Text may not contain NUL characters (\\u0000)."

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mcphost.cli import server_calls, server_deploy, server_keys
+from mcphost.cli import server_calls, server_deploy, server_keys, server_revisions, server_webhook
 from mcphost.cli.follow import DEFAULT_TIMEOUT, TimeoutOption, WaitFailed, WaitOption, format_log_line
 from mcphost.cli.output import (
     JsonOption,
@@ -34,6 +34,9 @@ app.command("call")(server_calls.call)
 app.command("deploy")(server_deploy.deploy)
 app.command("create")(server_deploy.create)
 app.add_typer(server_keys.app, name="keys")
+app.command("revisions")(server_revisions.revisions)
+app.command("rollback")(server_revisions.rollback)
+app.add_typer(server_webhook.app, name="webhook")
 
 ServerArg = Annotated[str, typer.Argument(help="The server's id or slug.", show_default=False)]
 
@@ -94,6 +97,7 @@ def show(server: ServerArg, url: UrlOption = None, as_json: JsonOption = False) 
         ("network", found["network"]),
         ("env", ", ".join(found.get("env") or {}) or "-"),
         ("secrets", ", ".join(found.get("secret_env") or []) or "-"),
+        ("revision", str(found.get("revision", "-"))),
         ("restarts", str(found["restart_count"])),
         ("created", short_time(found["created_at"])),
         ("last started", short_time(found.get("last_started_at")) or "-"),

@@ -172,6 +172,36 @@ class MCPHostClient:
     async def delete_server(self, server_id: str) -> None:
         await self.request("DELETE", f"/api/servers/{server_id}")
 
+    # -- revisions and webhooks --------------------------------------------------------------------------
+
+    async def list_revisions(self, server_id: str, *, limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+        """One page of the server's revisions (every deploy), newest first: ``{"items", "next_cursor"}``."""
+        params = {"limit": limit, "cursor": cursor}
+        return dict(await self.request("GET", f"/api/servers/{server_id}/revisions", params=params))
+
+    async def get_revision(self, server_id: str, number: int) -> dict[str, Any]:
+        return dict(await self.request("GET", f"/api/servers/{server_id}/revisions/{number}"))
+
+    async def rollback(self, server_id: str, revision: int) -> dict[str, Any]:
+        """Deploy revision ``revision``'s source and settings again: ``{"server", "revision"}`` (the new one)."""
+        body = {"revision": revision}
+        return dict(await self.request("POST", f"/api/servers/{server_id}/rollback", json=body))
+
+    async def get_webhook(self, server_id: str) -> dict[str, Any]:
+        """The server's webhook URLs and whether it has a secret (never the secret)."""
+        return dict(await self.request("GET", f"/api/servers/{server_id}/webhook"))
+
+    async def rotate_webhook(self, server_id: str) -> dict[str, Any]:
+        """A new webhook secret; ``webhook_secret`` is shown only in this answer, the old secret stops working."""
+        return dict(await self.request("POST", f"/api/servers/{server_id}/webhook/rotate"))
+
+    async def list_webhook_deliveries(
+        self, server_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """One page of the deliveries the server's webhooks received, newest first."""
+        params = {"limit": limit, "cursor": cursor}
+        return dict(await self.request("GET", f"/api/servers/{server_id}/webhook/deliveries", params=params))
+
     # -- observing a server ------------------------------------------------------------------------------
 
     async def tail_logs(self, server_id: str, tail: int = 100) -> list[dict[str, Any]]:

@@ -4,14 +4,17 @@ from mcphost.models.catalog import CatalogEntry
 from mcphost.models.invocation import InvocationRecord
 from mcphost.models.job import Job, JobStatus
 from mcphost.models.org import Invitation, Membership, Organization, OrgRole
+from mcphost.models.revision import RevisionActor, RevisionReason, ServerRevision
 from mcphost.models.server import DesiredState, Isolation, Server, ServerAccessKey, ServerStatus
 from mcphost.models.server_activity import LogStream, ServerLog, UsageEvent
 from mcphost.models.token import ApiToken, TokenScope
 from mcphost.models.user import LoginSession, User, UserRole
+from mcphost.models.webhook import DeliveryOutcome, ServerWebhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
     "CatalogEntry",
+    "DeliveryOutcome",
     "DesiredState",
     "Invitation",
     "InvocationRecord",
@@ -23,12 +26,17 @@ __all__ = [
     "Membership",
     "OrgRole",
     "Organization",
+    "RevisionActor",
+    "RevisionReason",
     "Server",
     "ServerAccessKey",
     "ServerLog",
+    "ServerRevision",
     "ServerStatus",
+    "ServerWebhook",
     "TokenScope",
     "UsageEvent",
     "User",
     "UserRole",
+    "WebhookDelivery",
 ]

@@ -71,6 +71,8 @@ class Server(IdMixin, TimestampMixin, Base):
     status_reason: Mapped[str | None] = mapped_column(sa.Text, default=None)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     generation: Mapped[int] = mapped_column(default=1)
+    #: The number of its newest revision (``server_revisions``): the source and settings deployed now.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
     restart_count: Mapped[int] = mapped_column(default=0)
     consecutive_crashes: Mapped[int] = mapped_column(default=0)
     last_started_at: Mapped[datetime | None] = mapped_column(default=None)

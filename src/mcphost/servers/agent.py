@@ -24,6 +24,7 @@ from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
 from mcphost.mcp.mux import UpstreamMux
 from mcphost.mcp.session import McpSession, ProtocolError
 from mcphost.models import DesiredState, LogStream, Server, ServerStatus
+from mcphost.revisions.record import record_resolved
 from mcphost.runtimes.base import RuntimeFailure
 from mcphost.servers import lifecycle_jobs
 from mcphost.servers.instances import InstancePool
@@ -152,6 +153,7 @@ class NodeAgent:
             return
         if not artifact.details.get("cached", True):
             await record_usage(db, server.id, "install", {"details": _plain(artifact.details)})
+        await record_resolved(db, server.id, server.revision, artifact.details)
         await transition(db, server.id, ServerStatus.STARTING)
         spec = launch_spec(server, artifact, self.parts.keys, self.parts.settings.home, SHARED)
         spec.data_dir.mkdir(parents=True, exist_ok=True)

@@ -34,9 +34,9 @@ router = APIRouter(prefix="/api/servers", tags=["servers"], responses=AUTHENTICA
 async def create_server(
     body: ServerCreate, principal: WritePrincipal, session: SessionDep, platform: PlatformDep
 ) -> ServerCreated:
-    server, access_key = await service.create_server(session, platform, principal, body)
+    server, access_key, webhook_secret = await service.create_server(session, platform, principal, body)
     shown = server_out(server, platform.settings.effective_public_url)
-    return ServerCreated(**shown.model_dump(), access_key=access_key)
+    return ServerCreated(**shown.model_dump(), access_key=access_key, webhook_secret=webhook_secret)
 
 
 @router.get("", summary="Servers you may see (administrators: all)")

@@ -163,6 +163,10 @@ class ServerOut(BaseModel):
         description="Idle instances ended at the cap to let a new client in, since the server was created."
     )
     restart_count: int
+    revision: int = Field(
+        description="The live revision: the number of the deploy whose source and settings the server has now "
+        "(GET /api/servers/{id}/revisions lists them)."
+    )
     warnings: list[str]
     created_at: datetime
     updated_at: datetime
@@ -171,6 +175,10 @@ class ServerOut(BaseModel):
 
 class ServerCreated(ServerOut):
     access_key: str = Field(description="A key for the server's endpoint. It is shown only in this response.")
+    webhook_secret: str = Field(
+        description="The secret of the server's webhooks (POST /api/servers/{id}/webhook and /github). It is shown "
+        "only in this response; POST /api/servers/{id}/webhook/rotate makes a new one."
+    )
 
 
 class AccessKeyCreate(BaseModel):

@@ -2,7 +2,8 @@
 
 Changes to what runs (source, environment, limits) bump the server's ``generation``; the lifecycle layer
 restarts a running server whose instance is of an older generation. Every change that needs the runtime
-enqueues a reconcile job in the same transaction."""
+enqueues a reconcile job in the same transaction. Every deploy (create, changed settings, redeploy) is recorded as
+a numbered revision (``revisions``)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from mcphost.catalog import service as catalog
 from mcphost.db.base import utcnow
 from mcphost.db.session import queue_after_commit
 from mcphost.errors import Conflict, Forbidden, NotFound
-from mcphost.models import DesiredState, Isolation, OrgRole, Server, ServerStatus, UsageEvent
+from mcphost.models import DesiredState, Isolation, OrgRole, RevisionReason, Server, ServerStatus, UsageEvent
 from mcphost.orgs.access import require_org_role
+from mcphost.revisions.record import Trigger, record_revision
 from mcphost.runtimes.registry import CONTAINER_SOURCES, Runtimes
 from mcphost.security.keys import KeyRing
 from mcphost.servers import keys, lifecycle_jobs
@@ -32,6 +34,7 @@ from mcphost.servers.repository import ServerRepository
 from mcphost.servers.schemas import Resources, ServerCreate, ServerUpdate
 from mcphost.servers.source_secrets import sealed
 from mcphost.settings import Settings
+from mcphost.webhooks import secrets as webhook_secrets
 
 RUNTIME_FIELDS = ("env", "config", "secret_env", "resources", "network", "isolation")
 
@@ -73,8 +76,9 @@ def add_usage(session: AsyncSession, server: Server, kind: str, data: dict[str, 
 
 async def create_server(
     session: AsyncSession, parts: ServerParts, principal: Principal, data: ServerCreate
-) -> tuple[Server, str]:
-    """Create a server (and its first access key); returns it and the access key, shown only now."""
+) -> tuple[Server, str, str]:
+    """Create a server (revision 1, its first access key and its webhook secret); returns it, the access key and
+    the webhook secret, both shown only now."""
     org = None
     if data.org_id is not None:
         org, _ = await require_org_role(session, principal, data.org_id, OrgRole.MEMBER)
@@ -124,11 +128,13 @@ async def create_server(
             status=ServerStatus.PENDING if data.start else ServerStatus.STOPPED,
         )
     )
+    await record_revision(session, server, Trigger(RevisionReason.CREATE, user_id=principal.user_id))
     _, access_key = await keys.add_key(session, parts.keys, server, "default", principal.user_id)
+    webhook_secret = await webhook_secrets.issue(session, parts.keys, server)
     add_usage(session, server, "create", {"source": runnable_type})
     await lifecycle_jobs.enqueue_reconcile(session, server)
     queue_after_commit(session, server_event("server.created", server))
-    return server, access_key
+    return server, access_key, webhook_secret
 
 
 def unavailable_reason(parts: ServerParts, source_type: str, wanted: str | None = None) -> str | None:
@@ -239,6 +245,7 @@ async def update_server(
     if runtime_changed:
         server.generation += 1
         server.consecutive_crashes = 0  # a changed configuration deserves a fresh start
+        await record_revision(session, server, Trigger(RevisionReason.UPDATE, user_id=principal.user_id))
         if server.desired_state is DesiredState.RUNNING:
             await lifecycle_jobs.enqueue_reconcile(session, server)
     server.updated_at = utcnow()
@@ -274,6 +281,14 @@ async def remove_servers_of(
 async def set_desired(session: AsyncSession, principal: Principal, server_id: uuid.UUID, action: str) -> Server:
     """start, stop, restart or redeploy: record what should be, and let the lifecycle layer make it so."""
     server = await get_modifiable(session, principal, server_id)
+    return await act_on(session, server, action, Trigger(RevisionReason.REDEPLOY, user_id=principal.user_id))
+
+
+async def act_on(session: AsyncSession, server: Server, action: str, trigger: Trigger) -> Server:
+    """``set_desired`` on a server the caller may change (and holds locked): a webhook, a push and a rollback
+    redeploy through here too. A redeploy records a revision made by ``trigger``."""
+    if action == "redeploy":
+        await record_revision(session, server, trigger)
     if action == "stop":
         server.desired_state = DesiredState.STOPPED
     else:

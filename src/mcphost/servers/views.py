@@ -34,6 +34,7 @@ def server_out(server: Server, public_url: str) -> ServerOut:
         idle_seconds=server.idle_seconds,
         evictions=server.evictions,
         restart_count=server.restart_count,
+        revision=server.revision,
         warnings=list(server.warnings),
         created_at=server.created_at,
         updated_at=server.updated_at,

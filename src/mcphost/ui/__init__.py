@@ -23,6 +23,7 @@ from mcphost.ui.routes import (
     public,
     server,
     server_observe,
+    server_revisions,
     server_settings,
 )
 from mcphost.ui.routing import NOT_FOUND_MESSAGE, error_page, optional_principal
@@ -35,6 +36,7 @@ CONSOLE_ROUTERS = (
     deploy.router,  # /servers/new before /servers/{server_id}
     server.router,
     server_settings.router,
+    server_revisions.router,
     server_observe.router,
     orgs.router,
     profile.router,

@@ -78,7 +78,8 @@ async def deploy(
     if state.errors or body is None:
         return await again(state.fail(summary(state.errors), state.errors), 422)
     try:
-        server, key = await service.create_server(session, platform, principal, body)
+        # The webhook secret is not shown here: the Revisions tab makes (rotates) one when the user wants it.
+        server, key, _ = await service.create_server(session, platform, principal, body)
     except AppError as exc:
         await session.rollback()
         await session.refresh(principal.user)  # the page header shows who is signed in
