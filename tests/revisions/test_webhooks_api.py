@@ -20,7 +20,7 @@ from mcphost.runtimes.fake import FakeRuntime
 from tests.revisions.conftest import create, numbers, revisions
 from tests.support.accounts import Account, assert_error, sign_up
 
-GIT = {"type": "git", "repo_url": "https://github.com/example/weather-mcp", "branch": "main"}
+GIT = {"type": "git", "url": "https://github.com/example/weather-mcp", "ref": "main"}
 
 
 @pytest.fixture
@@ -206,7 +206,7 @@ async def test_github_ping_push_other_branches_and_events(
 async def test_github_form_payloads_default_branches_and_non_git_servers(
     git_runs: None, client: httpx.AsyncClient, user: Account
 ) -> None:
-    follows_default = await create(client, user, name="Default", source=GIT | {"branch": None})
+    follows_default = await create(client, user, name="Default", source=GIT | {"ref": None})
     package = await create(client, user, name="Package")
     form = urlencode({"payload": _push("refs/heads/main", repository={"default_branch": "main"}).decode()}).encode()
 

@@ -174,9 +174,7 @@ async def test_image_and_git_sources_are_refused_with_the_reason_when_docker_is_
 ) -> None:
     app.state.platform.settings.docker.default_for_images = False  # as on a host without Docker for them
     image = await _create(client, user, source={"type": "image", "image": "ghcr.io/example/mcp:1.0"})
-    git = await _create(
-        client, user, source={"type": "git", "repo_url": "https://github.com/example/mcp", "branch": "main"}
-    )
+    git = await _create(client, user, source={"type": "git", "url": "https://github.com/example/mcp", "ref": "main"})
 
     for response in (image, git):
         error = assert_error(response, 409, "runtime_unavailable")

@@ -98,6 +98,6 @@ def describe_source(source: dict[str, Any]) -> str:
     if kind == "image":
         return str(source.get("image"))
     if kind == "git":
-        branch = source.get("ref") or source.get("branch")
-        return f"{source.get('repo_url')}" + (f" @{branch}" if branch else "")
+        ref = source.get("ref")
+        return f"{source.get('url')}" + (f" @{ref}" if ref else "")
     return str(kind)

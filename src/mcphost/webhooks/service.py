@@ -122,7 +122,7 @@ async def deliveries(
 def branch_of(server: Server) -> str | None:
     """The branch a git source follows (None: the repository's default branch)."""
     source = server.source
-    value = source.get("ref") or source.get("branch")
+    value = source.get("ref")
     return str(value) if value else None
 
 

@@ -157,7 +157,7 @@ async def create_server(
     state.values["name"] = form_text(form, "name")
     payload: dict[str, Any] = {"name": state.values["name"], **placement(form, state)}
     env, secret_env, state.env_rows = env_rows(form)
-    for name in ("registry_type", "identifier", "version", "command", "image", "repo_url", "branch", "subfolder"):
+    for name in _SOURCE_FIELDS:
         state.values[name] = form_text(form, name)
     state.values["args"] = str(form.get("args") or "")
     values = state.values
@@ -176,16 +176,29 @@ async def create_server(
         if not source["command"]:
             state.errors.setdefault("command", "Command: enter the program to run and its arguments.")
     elif kind == "image":
-        source = {"type": "image", "image": values["image"]}
+        source = {"type": "image", "image": values["image"], **_container_fields(values, state)}
     else:
-        source = {
-            "type": "git",
-            "repo_url": values["repo_url"],
-            "branch": values["branch"] or None,
-            "subfolder": values["subfolder"] or None,
-        }
+        git = {name: values[name] or None for name in ("url", "ref", "subdir", "dockerfile", "token")}
+        source = {"type": "git", **git, **_container_fields(values, state)}
     payload |= {"source": source, "env": env or None, "secret_env": secret_env or None}
     return await deploy(request, session, platform, principal, payload, state, again)
+
+
+_SOURCE_FIELDS = (
+    *("registry_type", "identifier", "version", "command", "image"),
+    *("url", "ref", "subdir", "dockerfile", "token", "transport", "port"),
+)
+
+
+def _container_fields(values: dict[str, str], state: FormState) -> dict[str, Any]:
+    """The transport and port of an image or git source (a port that is not a number is the form's error)."""
+    fields: dict[str, Any] = {"transport": values["transport"] or "stdio"}
+    if values["port"]:
+        if not values["port"].isdigit():
+            state.errors.setdefault("port", "Port: enter the number of the port the server listens on.")
+        else:
+            fields["port"] = int(values["port"])
+    return fields
 
 
 @router.get("/servers/{server_id}/deployed")

@@ -32,9 +32,13 @@ FIELD_LABELS = {
     "args": "Arguments",
     "command": "Command",
     "image": "Image",
-    "repo_url": "Repository URL",
-    "branch": "Branch",
-    "subfolder": "Subfolder",
+    "url": "Repository URL",
+    "ref": "Branch, tag or commit",
+    "subdir": "Folder",
+    "dockerfile": "Dockerfile",
+    "token": "Access token",
+    "transport": "Transport",
+    "port": "Port",
     "env": "Environment variables",
     "org_id": "Organisation",
     "isolation": "Isolation",
@@ -47,8 +51,10 @@ _PATTERN_HINTS = {
     "identifier": "is not a valid package name; use letters, digits, '.', '_' and '-' (npm names may be scoped: "
     "@scope/name)",
     "version": "is not one exact version; enter e.g. 1.2.3, or leave it empty for the newest",
-    "branch": "is not a branch name; use letters, digits, '.', '_', '/' and '-'",
-    "repo_url": "is not an https:// address",
+    "ref": "is not a branch, tag or commit; use letters, digits, '.', '_', '/' and '-'",
+    "url": "is not a repository address such as https://github.com/owner/repo",
+    "subdir": "is not a folder of the repository; use letters, digits, '.', '_', '/' and '-'",
+    "dockerfile": "is not a path in the repository; use letters, digits, '.', '_', '/' and '-'",
 }
 _SOURCE_KINDS = frozenset({"catalog", "package", "command", "image", "git"})
 
@@ -183,8 +189,8 @@ def source_summary(source: dict[str, Any]) -> str:
     if kind == "image":
         return f"image: {source.get('image')}"
     if kind == "git":
-        branch = f" ({source['branch']})" if source.get("branch") else ""
-        return f"git: {source.get('repo_url')}{branch}"
+        ref = f" ({source['ref']})" if source.get("ref") else ""
+        return f"git: {source.get('url')}{ref}"
     return str(kind)
 
 

@@ -59,8 +59,8 @@ def describe_source(source: dict[str, Any]) -> str:
     if kind == "image":
         return f"image {source.get('image')}"
     if kind == "git":
-        branch = f" ({source['branch']})" if source.get("branch") else ""
-        return f"git {source.get('repo_url')}{branch}"
+        ref = f" ({source['ref']})" if source.get("ref") else ""
+        return f"git {source.get('url')}{ref}"
     return str(kind)
 
 
