@@ -29,7 +29,7 @@ RELAYED_CLIENT_CAPABILITIES: dict[str, Any] = {"sampling": {}, "elicitation": {}
 
 @dataclass
 class Running:
-    """One instance this agent started, and what watches it."""
+    """One instance started on this node (by the agent or its instance pool), and what watches it."""
 
     server_id: uuid.UUID
     slug: str
