@@ -24,7 +24,7 @@ TimeoutOption = Annotated[
     float, typer.Option("--timeout", min=1, help="With --wait: give up after this many seconds (exit code 1).")
 ]
 #: Statuses a server passes through; anything else (running, stopped, error) is where it settles.
-TRANSITIONAL = frozenset({"pending", "installing", "starting", "stopping", "crashed"})
+TRANSITIONAL = frozenset({"pending", "installing", "cloning", "building", "pushing", "starting", "stopping", "crashed"})
 
 
 class WaitFailed(Exception):

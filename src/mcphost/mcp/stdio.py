@@ -204,6 +204,9 @@ class StdioConnection:
                 )
             if isinstance(exc, TimeoutError):
                 raise TimeoutError(f"{self.name}: no answer to {method} within {timeout} s") from None
+            if isinstance(exc, RuntimeError) and not sent:
+                # The server's input was closed (write_eof: it is being stopped) while this request was on its way.
+                raise ConnectionClosed(f"{self.name}: its input is closed") from None
             raise
         finally:
             del self._pending[request_id]

@@ -18,6 +18,10 @@ from mcphost.models._types import enum_column
 class ServerStatus(enum.StrEnum):
     PENDING = "pending"
     INSTALLING = "installing"
+    # The phases of a git source's build (a long prepare), shown live instead of "installing".
+    CLONING = "cloning"
+    BUILDING = "building"
+    PUSHING = "pushing"
     STARTING = "starting"
     RUNNING = "running"
     STOPPING = "stopping"

@@ -25,7 +25,7 @@ from mcphost.mcp.mux import UpstreamMux
 from mcphost.mcp.session import McpSession, ProtocolError
 from mcphost.models import DesiredState, LogStream, Server, ServerStatus
 from mcphost.revisions.record import record_resolved
-from mcphost.runtimes.base import RuntimeFailure
+from mcphost.runtimes.base import BuildPhase, PrepareReporter, RuntimeFailure, reporting
 from mcphost.servers import lifecycle_jobs
 from mcphost.servers.instances import InstancePool
 from mcphost.servers.launch import launch_spec, runtime_source
@@ -137,6 +137,19 @@ class NodeAgent:
         )
         self.parts.metrics.server_up.labels(server.slug).set(0)
 
+    def _build_reporter(self, server_id: uuid.UUID) -> PrepareReporter:
+        """A build's phases become the server's status (cloning, building, pushing), its telemetry usage events
+        (build_*, tag_*, push_*, auth_refresh_*: docs/builds.md), listed with the server's metrics."""
+        db = self.parts.db
+
+        async def phase(name: BuildPhase) -> None:
+            await transition(db, server_id, ServerStatus(name))
+
+        async def event(kind: str, payload: dict[str, Any]) -> None:
+            await record_usage(db, server_id, kind, payload)
+
+        return PrepareReporter(phase=phase, event=event)
+
     async def _launch(self, server: Server, *, refresh: bool) -> None:
         runtime = self.parts.runtimes.get(server.runtime)
         db = self.parts.db
@@ -147,9 +160,11 @@ class NodeAgent:
             self.say(server.id, line)
 
         try:
-            artifact = await runtime.prepare(source, progress)
+            with reporting(self._build_reporter(server.id)):
+                artifact = await runtime.prepare(source, progress)
         except RuntimeFailure as exc:
-            await self._give_up(server, f"installation failed: {exc}", [])
+            failed = "build failed" if server.source.get("type") == "git" else "installation failed"
+            await self._give_up(server, f"{failed}: {exc}", [])
             return
         if not artifact.details.get("cached", True):
             await record_usage(db, server.id, "install", {"details": _plain(artifact.details)})

@@ -16,7 +16,7 @@ S = ServerStatus
 #: The statuses in which each action does something (delete always applies, and is not listed).
 WHEN: dict[str, frozenset[ServerStatus]] = {
     "start": frozenset({S.STOPPED, S.STOPPING, S.ERROR}),
-    "stop": frozenset({S.PENDING, S.INSTALLING, S.STARTING, S.RUNNING, S.CRASHED}),
+    "stop": frozenset({S.PENDING, S.INSTALLING, S.CLONING, S.BUILDING, S.PUSHING, S.STARTING, S.RUNNING, S.CRASHED}),
     "restart": frozenset({S.RUNNING, S.CRASHED}),
 }
 ACTIONS = tuple(WHEN)
@@ -25,6 +25,9 @@ _WHY_NOT: dict[tuple[str, ServerStatus], str] = {
     ("start", S.RUNNING): "it is already running",
     ("start", S.PENDING): "it is already starting",
     ("start", S.INSTALLING): "it is already starting (installing)",
+    ("start", S.CLONING): "it is already starting (cloning its repository)",
+    ("start", S.BUILDING): "it is already starting (building its image)",
+    ("start", S.PUSHING): "it is already starting (pushing its image)",
     ("start", S.STARTING): "it is already starting",
     ("start", S.CRASHED): "it crashed and restarts by itself; use Restart to restart it now",
     ("stop", S.STOPPED): "it is already stopped",
@@ -32,6 +35,9 @@ _WHY_NOT: dict[tuple[str, ServerStatus], str] = {
     ("stop", S.ERROR): "it is not running (it stopped with an error); use Start to try again",
     ("restart", S.PENDING): "it is still starting; wait until it runs, or stop it",
     ("restart", S.INSTALLING): "it is still installing; wait until it runs, or stop it",
+    ("restart", S.CLONING): "it is still being built; wait until it runs, or stop it",
+    ("restart", S.BUILDING): "it is still being built; wait until it runs, or stop it",
+    ("restart", S.PUSHING): "it is still being built; wait until it runs, or stop it",
     ("restart", S.STARTING): "it is still starting; wait until it runs, or stop it",
     ("restart", S.STOPPED): "it is not running; use Start",
     ("restart", S.STOPPING): "it is stopping; use Start to run it again",

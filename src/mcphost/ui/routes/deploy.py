@@ -46,6 +46,15 @@ STEPS = [
     ("starting", "Starting the server"),
     ("running", "Running"),
 ]
+#: A git source is built instead of installed (pushed when a registry is configured).
+BUILD_STEPS = [
+    ("pending", "Queued"),
+    ("cloning", "Cloning the repository"),
+    ("building", "Building the image"),
+    ("pushing", "Pushing the image"),
+    ("starting", "Starting the server"),
+    ("running", "Running"),
+]
 Again = Callable[[FormState, int], Awaitable[Response]]
 
 
@@ -99,12 +108,19 @@ def _input_errors(exc: AppError) -> dict[str, str]:
     return found
 
 
+def _steps(platform: Platform, server: Server) -> list[tuple[str, str]]:
+    if server.source.get("type") != "git":
+        return STEPS
+    pushes = platform.settings.builds.registry.host is not None
+    return [step for step in BUILD_STEPS if pushes or step[0] != "pushing"]
+
+
 def deployed_page(request: Request, platform: Platform, server: Server, key: str | None) -> Response:
     context = {
         "server": server,
         "key": key,
         "endpoint": endpoint_url(platform.settings.effective_public_url, server.slug),
-        "steps": STEPS,
+        "steps": _steps(platform, server),
     }
     response = render(request, "deploy/deployed.html", context)
     response.headers["Cache-Control"] = "no-store"

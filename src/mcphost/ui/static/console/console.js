@@ -73,7 +73,8 @@
   }
 
   const TONES = {
-    running: "ok", pending: "busy", installing: "busy", starting: "busy", stopping: "busy",
+    running: "ok", pending: "busy", installing: "busy", cloning: "busy", building: "busy", pushing: "busy",
+    starting: "busy", stopping: "busy",
     stopped: "idle", crashed: "bad", error: "bad",
   };
 

@@ -46,7 +46,7 @@
 
   const serverId = progress.getAttribute("data-progress-for");
   const name = progress.getAttribute("data-server-name");
-  const STEPS = ["pending", "installing", "starting", "running"];
+  const STEPS = Array.from(progress.querySelectorAll("[data-step]"), (li) => li.getAttribute("data-step"));
   const STATE_TEXT = { done: "done", current: "in progress", failed: "failed", todo: "not yet" };
   let reached = -1;
   let finished = false;
