@@ -11,16 +11,6 @@ from mcphost.runtimes.process import ProcessRuntime
 from tests.runtimes.process.helpers import runtime_settings
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "home" / "servers" / "test-server" / "data"
-
-
 @pytest.fixture(params=["sandboxed", "unsandboxed"])
 async def runtime(request: pytest.FixtureRequest, home: Path) -> AsyncIterator[ProcessRuntime]:
     """The process runtime, once under bubblewrap and once without it."""
