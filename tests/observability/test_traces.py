@@ -258,7 +258,7 @@ async def test_maintenance_purges_old_records_and_keeps_the_newest_per_server(
     await record(app, *(invocation(busy, request_id=n) for n in range(90, 130)))
     await record(app, *(invocation(quiet, request_id=n) for n in range(10)))
     await record(app, invocation(old, started_at=three_days_ago), invocation(quiet, started_at=three_days_ago))
-    maintenance = MaintenanceLoop(app.state.platform)
+    maintenance = MaintenanceLoop(app.state.platform.db, app.state.platform.settings)
 
     await maintenance.run_once()
 
