@@ -199,6 +199,22 @@ async def test_bad_sources_and_settings_are_422_naming_the_field(client: httpx.A
         assert_error(await _create(client, user, **case), 422, "validation_error")
 
 
+async def test_git_urls_the_build_would_refuse_are_refused_at_create_with_what_to_use(
+    client: httpx.AsyncClient, user: Account
+) -> None:
+    unknown_scheme = await _create(client, user, source={"type": "git", "url": "szdx://example.com/repo"})
+    not_allowed_here = await _create(client, user, source={"type": "git", "url": "git://example.com/repo"})
+    no_host = await _create(client, user, source={"type": "git", "url": "https:///repo"})
+    padded_name = await _create(client, user, name=" " * 60 + "n" * 100 + " " * 60)
+
+    assert_error(unknown_scheme, 422, "validation_error")
+    assert "git URLs with git:// are not allowed here; use one of: https://" in str(
+        assert_error(not_allowed_here, 422, "invalid_git_source")["message"]
+    )
+    assert "names no host" in str(assert_error(no_host, 422, "invalid_git_source")["message"])
+    assert_error(padded_name, 422, "validation_error")
+
+
 async def test_lifecycle_actions_record_desired_state(client: httpx.AsyncClient, user: Account) -> None:
     server = (await _create(client, user)).json()
 

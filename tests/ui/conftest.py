@@ -12,7 +12,7 @@ from tests.ui.live import CHROMIUM, CHROMIUM_ARGS, Console, running_console
 
 # Assertions wait as long as actions do (Playwright's default for expect is 5 s): on a busy 2-core CI machine a
 # server's restart or a tool call seen through the browser can take longer, and a wait ends as soon as it holds.
-expect.set_options(timeout=15_000)
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def console_watch() -> ConsoleWatch:
 async def page(browser: Browser, console: Console, console_watch: ConsoleWatch) -> AsyncIterator[Page]:
     """A page in a new browser context (no cookies) at desktop size; fails the test on any console error."""
     context = await browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     opened = await context.new_page()
     console_watch.attach(opened)
     context.on("page", console_watch.attach)

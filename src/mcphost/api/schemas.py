@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 T = TypeVar("T")
 
@@ -17,16 +17,35 @@ _INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202
 _NAME_EDGES = re.compile(rf"^[\s{_INVISIBLE}]+|[\s{_INVISIBLE}]+$")
 
 
+NAME_MAX = 100
+# What a name may weigh before it is trimmed: the padding around it is forgiven, up to as much again as the name.
+NAME_RAW_MAX = 2 * NAME_MAX
+
+
 def _trim_name(value: Any) -> Any:
-    return _NAME_EDGES.sub("", value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    if len(value) > NAME_RAW_MAX:
+        raise ValueError(f"a name has at most {NAME_MAX} characters")
+    return _NAME_EDGES.sub("", value)
 
 
 # A name shown to people: trimmed (before its length is checked), 1 to 100 characters, no control characters (they
-# would corrupt terminals and logs, and NUL cannot be stored in PostgreSQL).
+# would corrupt terminals and logs, and NUL cannot be stored in PostgreSQL). The published schema states the limit
+# on what is sent (padding included), so that what it calls too long is refused.
 DisplayName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^\s*[^\x00-\x1f\x7f]+\s*$"),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX, pattern=r"^\s*[^\x00-\x1f\x7f]+\s*$"),
     BeforeValidator(_trim_name),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": NAME_RAW_MAX,
+            "pattern": r"^\s*[^\x00-\x1f\x7f]+\s*$",
+            "description": f"1 to {NAME_MAX} characters once the whitespace around it is trimmed.",
+        }
+    ),
 ]
 
 

@@ -17,13 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.accounts.principal import Principal
 from mcphost.accounts.quotas import ensure_server_quota
+from mcphost.builds.source import GitSource
 from mcphost.catalog import service as catalog
 from mcphost.db.base import utcnow
 from mcphost.db.session import queue_after_commit
-from mcphost.errors import Conflict, Forbidden, NotFound
+from mcphost.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mcphost.models import DesiredState, Isolation, OrgRole, RevisionReason, Server, ServerStatus, UsageEvent
 from mcphost.orgs.access import require_org_role
 from mcphost.revisions.record import Trigger, record_revision
+from mcphost.runtimes.base import PrepareFailed
 from mcphost.runtimes.registry import CONTAINER_SOURCES, Runtimes
 from mcphost.security.keys import KeyRing
 from mcphost.servers import keys, lifecycle_jobs
@@ -96,6 +98,8 @@ async def create_server(
             catalog.parse_server_json(entry.document), name_version=entry.version, env=env, secret_env=secret_env
         )
         source, env, secret_env = resolved.source, resolved.env, resolved.secret_env
+    if source["type"] == "git":
+        _check_git_source(source, parts.settings)
     runnable_type = source["package"]["type"] if source["type"] == "catalog" else source["type"]
     runtime_type = await asyncio.to_thread(parts.runtimes.for_source, runnable_type, data.runtime)
     if runtime_type is None:
@@ -135,6 +139,14 @@ async def create_server(
     await lifecycle_jobs.enqueue_reconcile(session, server)
     queue_after_commit(session, server_event("server.created", server))
     return server, access_key, webhook_secret
+
+
+def _check_git_source(source: dict[str, Any], settings: Settings) -> None:
+    """Refuse now what the build would refuse later: a URL scheme this instance does not allow, a URL with no host."""
+    try:
+        GitSource.parse(source, frozenset(settings.builds.allow_git_schemes))
+    except PrepareFailed as exc:
+        raise ValidationFailed(str(exc), code="invalid_git_source") from exc
 
 
 def unavailable_reason(parts: ServerParts, source_type: str, wanted: str | None = None) -> str | None:

@@ -142,7 +142,7 @@ class GitSource(_Source):
     url: str = Field(
         min_length=1,
         max_length=2000,
-        pattern=r"^[a-z]+://",
+        pattern=r"^(https|http|git|file)://[^\s]+$",
         description="The repository: https://… (http://, git:// and file:// only where builds.allow_git_schemes "
         "allows them).",
     )

@@ -164,16 +164,24 @@ async def test_streamable_http_command_gets_a_port(runtime: ProcessRuntime, data
     (data_dir / "hello.txt").write_text("served from the data directory")
     assert instance.stdio is None
     assert instance.url is not None and "{port}" not in instance.url
-    async with httpx.AsyncClient() as client:
-        for _ in range(100):
-            try:
-                response = await client.get(instance.url + "hello.txt")
-                break
-            except (httpx.ConnectError, httpx.RemoteProtocolError):  # in its own network, pasta answers for it
-                await asyncio.sleep(0.1)
+    response = await _get_once_listening(instance.url + "hello.txt")
     assert response.text == "served from the data directory"
     await instance.stop(1)
     assert any("GET /hello.txt" in line for line in await collect_logs(instance))
+
+
+async def _get_once_listening(url: str, within: float = 60) -> httpx.Response:
+    """GET the URL as soon as the server listens (a loaded machine may take long to start Python in a sandbox);
+    until then, in its own network, pasta accepts and drops the connection or nothing answers."""
+    deadline = asyncio.get_running_loop().time() + within
+    async with httpx.AsyncClient(timeout=10) as client:
+        while True:
+            try:
+                return await client.get(url)
+            except httpx.TransportError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
 
 
 async def test_command_programs_are_resolved(sandboxed: ProcessRuntime) -> None:
