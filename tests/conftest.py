@@ -26,6 +26,7 @@ ONCE_PATHS: dict[str, str] = {
     "tests/builds/": "runtime",
     "tests/runtimes/docker/": "runtime (Docker engine)",
     "tests/servers/test_process_e2e.py": "runtime",
+    "tests/servers/test_redeploy.py": "runtime",
     "tests/mcp/": "runtime",
     "tests/ui/": "browser",
     "tests/gateway/test_conformance.py": "external tool",

@@ -266,11 +266,6 @@ class BuildSettings(BaseModel):
     image_prefix: str = Field(
         "mcphost-build", description="Local repository prefix of built images: PREFIX/NAME:COMMIT."
     )
-    pull_on_refresh: bool = Field(
-        True,
-        description="A refresh (redeploy) builds with --pull (newer base images) as well as --no-cache; off where "
-        "base images exist only in the local engine.",
-    )
     python_image: str = Field(
         "python:3.12-slim",
         description="Base image of generated Dockerfiles for Python projects, and of the images PyPI packages are "

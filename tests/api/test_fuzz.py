@@ -195,7 +195,7 @@ def _mix_in_known_ids(schema: Any, world: World, who: Persona) -> None:
     def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> st.SearchStrategy[Any]:
         known: dict[str, list[str]] = {}
         for name, value in (path_parameters or {}).items():
-            ids = world.ids.get(name, []) if is_uuid(value) or name in ("name", "invocation_id", "key_id") else []
+            ids = world.ids.get(name, []) if _replaceable(name, value) else []
             if context.operation.label == "PATCH /api/users/{user_id}":
                 ids = [user_id for user_id in ids if user_id != who.user_id]
             known[name] = ids
@@ -208,6 +208,14 @@ def _mix_in_known_ids(schema: Any, world: World, who: Persona) -> None:
             return some
         every = st.fixed_dictionaries({name: st.sampled_from(ids) for name, ids in known.items()})
         return st.one_of(every, some)
+
+
+def _replaceable(name: str, value: Any) -> bool:
+    """Whether a generated path parameter is valid, so that a known id may stand in for it: an invalid one is what a
+    negative case is about, and replacing it would make the case valid (and its acceptance look like a failure)."""
+    if name == "invocation_id":
+        return type(value) is int and 1 <= value <= 2**63 - 1
+    return is_uuid(value) or name in ("name", "key_id")
 
 
 def _settings(examples: int) -> hypothesis.settings:

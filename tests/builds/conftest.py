@@ -71,7 +71,6 @@ def docker_settings(build_settings: BuildSettings, image_prefix: str) -> BuildSe
             "go_image": "mcphost-test/go:bookworm",
             "rust_image": "mcphost-test/rust:bookworm",
             "runtime_image": "mcphost-base/debian:bookworm",
-            "pull_on_refresh": False,
             "build_timeout_seconds": 900,
         }
     )

@@ -141,7 +141,7 @@ async def test_a_repository_dockerfile_in_a_subdir_with_cache_and_refresh(
     assert not any(line.startswith("Step ") for line in again.lines)
 
     refreshed = await build_from_git(
-        {**source, "refresh": True}, docker_client, docker_settings, Lines(), name="Hello Server"
+        {**source, "no_cache": True}, docker_client, docker_settings, Lines(), name="Hello Server"
     )
     assert not refreshed.cached
     assert refreshed.image_id != built.image_id  # --no-cache: every step ran again

@@ -99,9 +99,9 @@ def test_stop_start_restart_redeploy_wait_until_settled(instance: Instance) -> N
     restarted = processes.run("servers", "restart", slug, "--wait", env=env)
     assert restarted.returncode == 0, restarted.stderr
     assert "starting" in restarted.stderr  # it went through a start, not just the running it began in
-    redeployed = processes.run("servers", "redeploy", slug, "--wait", env=env)
+    redeployed = processes.run("servers", "redeploy", slug, "--wait", "--no-cache", "--pull", env=env)
     assert redeployed.returncode == 0, redeployed.stderr
-    assert "installing" in redeployed.stderr
+    assert "updating (revision 2: installing; revision 1 serves meanwhile)" in redeployed.stderr  # no downtime
     assert show(slug, env)["status"] == "running"
     assert ok("servers", "start", slug, "--wait", "--timeout", "5", env=env).rstrip().endswith("is running")
 

@@ -7,11 +7,13 @@ import json
 import uuid
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
 from mcphost.models import Job, ServerRevision
 from mcphost.revisions.record import record_resolved
+from mcphost.runtimes.fake import FakeRuntime
 from tests.revisions.conftest import PACKAGE, create, numbers, revisions
 from tests.support.accounts import Account, assert_error, sign_up
 
@@ -99,7 +101,8 @@ async def test_rollback_restores_source_and_settings_but_leaves_secrets(
     assert revision["settings"]["env"] == {"A": "1"} and revision["detail"] == "rolled back to revision 1"
     async with app.state.platform.db.session_scope() as session:
         jobs = (await session.scalars(sa.select(Job).where(Job.kind == "server.reconcile"))).all()
-    assert [job.payload for job in jobs if job.payload["refresh"]] == [{"server_id": sid, "refresh": True}]
+    redeploys = [job.payload for job in jobs if job.payload["prepare"]]
+    assert redeploys == [{"server_id": sid, "prepare": {"refresh": True}, "restart": False}]
 
     again = await client.post(f"/api/servers/{sid}/rollback", json={"revision": 2}, headers=user.headers)
     assert again.json()["server"]["env"] == {"A": "2", "B": "x"} and again.json()["server"]["network"] == "none"
@@ -189,3 +192,56 @@ async def test_rollback_pins_the_version_an_unpinned_package_ran(
     assert first["resolved_at"] is not None
     assert rolled.json()["server"]["source"]["version"] == "2025.9.25"
     assert "pinned to mcp-server-time 2025.9.25" in rolled.json()["revision"]["detail"]
+
+
+async def test_rollback_pins_an_image_to_its_digest_and_a_git_build_to_its_commit(
+    monkeypatch: pytest.MonkeyPatch, app: FastAPI, client: httpx.AsyncClient, user: Account
+) -> None:
+    # The fake runtime takes image and git sources here: preparing them is the Docker runtime's business.
+    monkeypatch.setattr(FakeRuntime, "source_types", frozenset({"package", "image", "git"}))
+    db = app.state.platform.db
+    digest, commit = "registry.example/weather@sha256:" + "a" * 64, "c" * 40
+    image = await create(client, user, name="Image", source={"type": "image", "image": "registry.example/weather:1"})
+    git = await create(
+        client, user, name="Git", source={"type": "git", "url": "https://example.com/w.git", "ref": "main"}
+    )
+    await record_resolved(db, uuid.UUID(image["id"]), 1, {"image": "registry.example/weather:1", "digest": digest})
+    await record_resolved(db, uuid.UUID(git["id"]), 1, {"commit": commit, "image": "mcphost-build/w:cccccccccccc"})
+
+    rolled = {}
+    for server in (image, git):
+        await client.post(f"/api/servers/{server['id']}/redeploy", headers=user.headers)
+        answer = await client.post(f"/api/servers/{server['id']}/rollback", json={"revision": 1}, headers=user.headers)
+        assert answer.status_code == 202, answer.text
+        rolled[server["name"]] = answer.json()
+
+    assert rolled["Image"]["server"]["source"]["image"] == digest
+    assert rolled["Image"]["revision"]["detail"] == (
+        f"rolled back to revision 1; pinned to {digest}, the image it ran (was registry.example/weather:1)"
+    )
+    assert rolled["Git"]["server"]["source"]["commit"] == commit
+    assert rolled["Git"]["server"]["source"]["ref"] == "main"  # pushes to main are still followed
+    assert "pinned to commit cccccccccccc, the commit it built" in rolled["Git"]["revision"]["detail"]
+
+
+async def test_redeploy_options_reach_the_lifecycle_layer_and_bad_ones_are_refused(
+    app: FastAPI, client: httpx.AsyncClient, user: Account
+) -> None:
+    sid = (await create(client, user))["id"]
+
+    plain = await client.post(f"/api/servers/{sid}/redeploy", headers=user.headers)
+    rebuilt = await client.post(f"/api/servers/{sid}/redeploy?no_cache=true&pull=true", headers=user.headers)
+    not_a_flag = await client.post(f"/api/servers/{sid}/redeploy?no_cache=perhaps", headers=user.headers)
+    unknown = await client.post(f"/api/servers/{sid}/redeploy?force=true", headers=user.headers)
+
+    assert plain.status_code == rebuilt.status_code == 202
+    assert_error(not_a_flag, 422, "validation_error")
+    assert_error(unknown, 422, "validation_error")
+    async with app.state.platform.db.session_scope() as session:
+        jobs = (await session.scalars(sa.select(Job).where(Job.kind == "server.reconcile"))).all()
+    assert sorted((job.payload["prepare"] for job in jobs), key=len) == [
+        {},
+        {"refresh": True},
+        {"refresh": True, "no_cache": True, "pull": True},
+    ]
+    assert await numbers(client, user, sid) == [3, 2, 1]

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from mcphost.models import ServerWebhook
+from mcphost.revisions.record import record_resolved
 from mcphost.runtimes.fake import FakeRuntime
 from tests.revisions.conftest import create, numbers, revisions
 from tests.support.accounts import Account, assert_error, sign_up
@@ -287,3 +288,19 @@ async def test_deliveries_are_rate_limited_per_server(client: httpx.AsyncClient,
     assert int(answers[2].headers["Retry-After"]) >= 1
     assert other.status_code == 202
     assert await numbers(client, user, first["id"]) == [3, 2, 1]
+
+
+async def test_a_push_after_a_rollback_builds_the_branch_again(
+    git_runs: None, app: FastAPI, client: httpx.AsyncClient, user: Account
+) -> None:
+    server = await create(client, user, source=GIT)
+    await record_resolved(app.state.platform.db, uuid.UUID(server["id"]), 1, {"commit": "c" * 40})
+    await client.post(f"/api/servers/{server['id']}/redeploy", headers=user.headers)
+    rolled = await client.post(f"/api/servers/{server['id']}/rollback", json={"revision": 1}, headers=user.headers)
+    assert rolled.json()["server"]["source"]["commit"] == "c" * 40
+
+    push = await _github(client, server, "push", _push())
+
+    assert push.status_code == 202 and push.json()["outcome"] == "redeployed" and push.json()["revision"] == 4
+    now = (await client.get(f"/api/servers/{server['id']}", headers=user.headers)).json()
+    assert now["source"].get("commit") is None and now["source"]["ref"] == "main"

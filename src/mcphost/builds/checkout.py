@@ -78,12 +78,14 @@ class _Git:
 
     async def checkout(self, progress: Progress) -> Checkout:
         source = self.source
-        await progress(f"Cloning {self.url} ({source.ref or 'its default branch'})")
-        if source.ref_is_commit:
-            assert source.ref is not None
+        wanted = source.wanted_commit
+        named = source.ref or "its default branch"
+        pinned = f"commit {source.commit[:12]} of {named}" if source.commit else named
+        await progress(f"Cloning {self.url} ({pinned})")
+        if wanted is not None:
             await self.run("init", "--quiet", "--template=", str(self.root))
             await self.run("-C", str(self.root), "remote", "add", "origin", source.url)
-            await self.run("-C", str(self.root), "fetch", "--quiet", "--depth", "1", "--no-tags", "origin", source.ref)
+            await self.run("-C", str(self.root), "fetch", "--quiet", "--depth", "1", "--no-tags", "origin", wanted)
             await self.run("-C", str(self.root), "checkout", "--quiet", "--detach", "FETCH_HEAD")
         else:
             branch = ("--branch", source.ref) if source.ref else ()
@@ -143,7 +145,7 @@ class _Git:
     def _explain(self, stderr: str) -> str:
         """A sentence for a failed git command, from its (English) error output."""
         text = stderr.lower()
-        ref = self.source.ref
+        ref = self.source.wanted_commit or self.source.ref
         if any(sign in text for sign in _AUTH_FAILED):
             if self.source.token:
                 return f"authentication failed for {self.url}: the token was refused"
@@ -154,7 +156,7 @@ class _Git:
         if any(sign in text for sign in _NO_REPOSITORY):
             return f"the repository {self.url} does not exist (or this host may not read it)"
         if ref and any(sign in text for sign in _NO_REF):
-            kind = "commit" if self.source.ref_is_commit else "branch or tag"
+            kind = "commit" if self.source.wanted_commit else "branch or tag"
             hint = " (to build a commit, give its full 40-character sha)" if _SHORT_SHA.match(ref) else ""
             return f"the {kind} {ref!r} does not exist in {self.url}{hint}"
         if any(sign in text for sign in _UNREACHABLE):

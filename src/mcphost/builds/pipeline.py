@@ -68,12 +68,11 @@ async def build_from_git(
         for warning in plan.warnings:
             await progress(f"warning: {warning}")
         await report_phase("building")
-        refresh = git.refresh
         request = BuildRequest(
             root=done.root, context=done.context, dockerfile=plan.dockerfile,
             tag=f"{settings.image_prefix}/{repository}:{done.commit[:12]}", commit=done.commit,
             fingerprint=plan.fingerprint(git.subdir), source_url=display_url(git.url),
-            pull=refresh and settings.pull_on_refresh, nocache=refresh, reuse=not refresh,
+            pull=git.pull, nocache=git.no_cache, reuse=not git.no_cache,
             timeout=settings.build_timeout_seconds,
         )  # fmt: skip
         local = await build_image(client, request, progress)

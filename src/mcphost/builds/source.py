@@ -30,11 +30,15 @@ class GitSource:
     url: str
     scheme: str
     ref: str | None = None
+    #: A full commit to build instead of the ref's head (a rollback pins the commit its revision built).
+    commit: str | None = None
     subdir: str | None = None
     dockerfile: str | None = None
     token: str | None = None
     token_username: str = "x-access-token"  # noqa: S105 (GitHub's user name for tokens)
-    refresh: bool = False
+    #: How to build: without the layer cache (and not reusing an image of the same commit), pulling base images.
+    no_cache: bool = False
+    pull: bool = False
     port: int | None = None
     transport: str | None = None
     command: tuple[str, ...] = ()
@@ -42,6 +46,12 @@ class GitSource:
     @property
     def ref_is_commit(self) -> bool:
         return self.ref is not None and _FULL_SHA.match(self.ref) is not None
+
+    @property
+    def wanted_commit(self) -> str | None:
+        """The commit to build when one is named (``commit``, or a ``ref`` that is a full sha), else None: the
+        head of the ref."""
+        return self.commit or (self.ref if self.ref_is_commit else None)
 
     @property
     def repository_name(self) -> str:
@@ -71,6 +81,9 @@ class GitSource:
         ref = _optional_str(source, "ref")
         if ref is not None and _BAD_REF.search(ref):
             raise PrepareFailed(f"{ref!r} is not a valid branch, tag or commit name")
+        commit = _optional_str(source, "commit")
+        if commit is not None and not _FULL_SHA.match(commit):
+            raise PrepareFailed(f"'commit' must be a full 40-character commit sha, not {commit!r}")
         token = _optional_str(source, "token")
         if token is not None and scheme not in ("https", "http"):
             raise PrepareFailed(f"a token can only be used with https:// URLs, not {scheme}://")
@@ -84,11 +97,13 @@ class GitSource:
             url=url,
             scheme=scheme,
             ref=ref,
+            commit=commit,
             subdir=_relative_path(source, "subdir"),
             dockerfile=_relative_path(source, "dockerfile"),
             token=token,
             token_username=_optional_str(source, "username") or "x-access-token",
-            refresh=bool(source.get("refresh", False)),
+            no_cache=source.get("no_cache") is True,
+            pull=source.get("pull") is True,
             port=port,
             transport=_optional_str(source, "transport"),
             command=tuple(command),

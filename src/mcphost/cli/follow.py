@@ -24,7 +24,9 @@ TimeoutOption = Annotated[
     float, typer.Option("--timeout", min=1, help="With --wait: give up after this many seconds (exit code 1).")
 ]
 #: Statuses a server passes through; anything else (running, stopped, error) is where it settles.
-TRANSITIONAL = frozenset({"pending", "installing", "cloning", "building", "pushing", "starting", "stopping", "crashed"})
+TRANSITIONAL = frozenset(
+    {"pending", "installing", "cloning", "building", "pushing", "starting", "updating", "stopping", "crashed"}
+)
 
 
 class WaitFailed(Exception):
@@ -62,7 +64,7 @@ async def _settle(
     slug = server["slug"]
     out = console(stderr=True)
     last: dict[str, Any] = {"status": server.get("status", "pending"), "reason": server.get("status_reason")}
-    moved = not must_change
+    moved, passed_through = not must_change, False
     with out.status(f"{esc(slug)}: waiting", spinner="dots") as spinner:
         try:
             async with asyncio.timeout(within):
@@ -73,10 +75,12 @@ async def _settle(
                     last = event
                     spinner.update(f"{esc(slug)}: {styled_status(status)}{_reason(reason)}")
                     if status in TRANSITIONAL:
-                        moved = True
+                        moved = passed_through = True
                     elif status == "error" and moved:
                         raise WaitFailed(f"{slug} failed: {reason or 'no reason given'}")
                     elif status == target and moved:
+                        if status == "running" and reason and passed_through:  # a redeploy failed; the old serves
+                            raise WaitFailed(f"{slug}: {reason}")
                         return event
         except TimeoutError:
             raise WaitFailed(f"{slug} is still {last.get('status')} after {within:g}s") from None

@@ -108,6 +108,7 @@ def short_time(value: str | None) -> str:
 STATUS_STYLES = {
     "running": "green",
     "starting": "yellow",
+    "updating": "yellow",
     "installing": "yellow",
     "cloning": "yellow",
     "building": "yellow",

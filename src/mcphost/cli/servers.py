@@ -112,17 +112,22 @@ def show(server: ServerArg, url: UrlOption = None, as_json: JsonOption = False) 
 
 
 def _act(
-    server: str, action: ServerAction, url: str | None, wait: bool = False, timeout: float = DEFAULT_TIMEOUT
+    server: str,
+    action: ServerAction,
+    url: str | None,
+    wait: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    options: dict[str, bool] | None = None,
 ) -> None:
     async def act(client: MCPHostClient) -> dict[str, Any]:
         from mcphost.cli.follow import opened, wait_for
 
         found = await client.resolve_server(server)
         if not wait:
-            return await client.server_action(found["id"], action)
+            return await client.server_action(found["id"], action, options)
         # The stream is open before the action, so no change it causes is missed.
         async with opened(client.follow_status(found["id"])) as (now, changes):
-            changed = await client.server_action(found["id"], action)
+            changed = await client.server_action(found["id"], action, options)
             _requested(changed, action)
             target = "stopped" if action == "stop" else "running"
             must_change = action in ("restart", "redeploy") or now["status"] != target
@@ -172,10 +177,19 @@ def restart(
 
 @app.command()
 def redeploy(
-    server: ServerArg, url: UrlOption = None, wait: WaitOption = False, timeout: TimeoutOption = DEFAULT_TIMEOUT
+    server: ServerArg,
+    url: UrlOption = None,
+    wait: WaitOption = False,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Git sources: build every step again, without the layer cache.")
+    ] = False,
+    pull: Annotated[bool, typer.Option("--pull", help="Git sources: pull newer base images for the build.")] = False,
 ) -> None:
-    """Install the server's source again (the newest version when none is pinned) and restart it."""
-    _act(server, "redeploy", url, wait, timeout)
+    """Prepare the server's source again (the newest version when none is pinned, the branch's head, the image's
+    tag) and move to it without downtime: the running revision serves until the new one answers."""
+    options = {"no_cache": no_cache, "pull": pull} if no_cache or pull else None
+    _act(server, "redeploy", url, wait, timeout, options)
 
 
 @app.command()

@@ -153,9 +153,13 @@ class MCPHostClient:
         body = {"name": name, "source": source, **fields}
         return dict(await self.request("POST", "/api/servers", json=body))
 
-    async def server_action(self, server_id: str, action: ServerAction) -> dict[str, Any]:
-        """Ask for start, stop, restart or redeploy; the answer is the server with its new desired state."""
-        return dict(await self.request("POST", f"/api/servers/{server_id}/{action}"))
+    async def server_action(
+        self, server_id: str, action: ServerAction, options: dict[str, bool] | None = None
+    ) -> dict[str, Any]:
+        """Ask for start, stop, restart or redeploy (``options``: redeploy's ``no_cache`` and ``pull``); the answer
+        is the server with its new desired state."""
+        params = {flag: "true" for flag, on in (options or {}).items() if on}
+        return dict(await self.request("POST", f"/api/servers/{server_id}/{action}", params=params))
 
     async def start_server(self, server_id: str) -> dict[str, Any]:
         return await self.server_action(server_id, "start")
@@ -166,8 +170,9 @@ class MCPHostClient:
     async def restart_server(self, server_id: str) -> dict[str, Any]:
         return await self.server_action(server_id, "restart")
 
-    async def redeploy_server(self, server_id: str) -> dict[str, Any]:
-        return await self.server_action(server_id, "redeploy")
+    async def redeploy_server(self, server_id: str, *, no_cache: bool = False, pull: bool = False) -> dict[str, Any]:
+        options = {"no_cache": no_cache, "pull": pull} if no_cache or pull else None
+        return await self.server_action(server_id, "redeploy", options)
 
     async def delete_server(self, server_id: str) -> None:
         await self.request("DELETE", f"/api/servers/{server_id}")

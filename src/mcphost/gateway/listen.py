@@ -5,14 +5,10 @@ subscription's id (the request's id) in ``_meta``."""
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from mcphost.mcp.event_stream import EventStream
-from mcphost.mcp.jsonrpc import ConnectionClosed, Message
-
-if TYPE_CHECKING:
-    from mcphost.mcp.mux import UpstreamMux
+from mcphost.mcp.jsonrpc import Message
 
 SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
 #: Filter key → (the notification it selects, the capability and flag the server must declare).
@@ -79,10 +75,3 @@ class Listener:
 
     def open_stream(self) -> EventStream:  # never used: nothing is relayed for a listener
         return self.general
-
-
-async def subscribe_upstream(mux: UpstreamMux, uris: set[str], request_timeout: float) -> None:
-    """Ask the upstream for updates of these resources (the session era's way)."""
-    for uri in uris:
-        with contextlib.suppress(ConnectionClosed, TimeoutError):
-            await mux.connection.roundtrip("resources/subscribe", {"uri": uri}, timeout=request_timeout)

@@ -11,7 +11,7 @@ from mcphost.errors import AppError
 from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, accepts_json, respond, respond_json, until_disconnected
 from mcphost.gateway.errors import error_body, respond_unavailable
 from mcphost.gateway.input_required import MRTR_METHODS, PendingRequests
-from mcphost.gateway.listen import SUBSCRIPTION_ID, Listener, ListenStream, agreed_filter, subscribe_upstream
+from mcphost.gateway.listen import SUBSCRIPTION_ID, Listener, ListenStream, agreed_filter
 from mcphost.gateway.param_headers import HeaderMismatch, check_param_headers, tool_headers
 from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.request_state import RequestStateSealer
@@ -89,7 +89,7 @@ class StatelessEra:
         mux.sessions.add(listener)  # type: ignore[arg-type]
         self.listening.add(stream)
         try:
-            await subscribe_upstream(mux, stream.subscriptions, self.settings.request_timeout_seconds)
+            await mux.subscribe(stream.subscriptions)
             writing = write_stream(send, stream, cors, priming=False, keepalive=LISTEN_KEEPALIVE_SECONDS)
             await until_disconnected(receive, writing)
         finally:

@@ -22,13 +22,14 @@ requests: its session asks its client with an ``input_required`` result instead 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable
 from typing import Any, Final, Protocol, cast
 
 from mcphost.mcp.event_stream import EventStream
-from mcphost.mcp.jsonrpc import INTERNAL_ERROR, METHOD_NOT_FOUND, JsonRpcError, Message, RequestId
+from mcphost.mcp.jsonrpc import INTERNAL_ERROR, METHOD_NOT_FOUND, ConnectionClosed, JsonRpcError, Message, RequestId
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,27 @@ class UpstreamMux:
             del self._inflight[seq]
             if exchange.progress_token is not None:
                 self._progress.pop(f"mcph-{self.name}-{seq}", None)
+
+    async def subscribe(self, uris: set[str]) -> None:
+        """Ask the upstream for updates of these resources (what sessions subscribed to, relayed here)."""
+        for uri in uris:
+            with contextlib.suppress(ConnectionClosed, TimeoutError):
+                await self.connection.roundtrip("resources/subscribe", {"uri": uri}, timeout=self.request_timeout)
+
+    def take_over(self, previous: UpstreamMux) -> set[str]:
+        """Relay for the client sessions ``previous`` relayed for (its instance is being replaced by this one's):
+        they hear this upstream's notifications from now on and their next request goes here, while what is in
+        flight on ``previous`` finishes there. Returns the resources they subscribed to, for ``subscribe``."""
+        uris: set[str] = set()
+        for session in list(previous.sessions):
+            previous.sessions.discard(session)
+            if session.closed:
+                continue
+            self.sessions.add(session)
+            if getattr(session, "mux", None) is previous:
+                session.mux = self  # type: ignore[attr-defined]  # the gateway's stateful sessions remember theirs
+            uris |= session.subscriptions
+        return uris
 
     async def notify(self, message: Message) -> None:
         async with asyncio.timeout(self.request_timeout):

@@ -24,6 +24,8 @@ class ServerStatus(enum.StrEnum):
     PUSHING = "pushing"
     STARTING = "starting"
     RUNNING = "running"
+    # A redeploy of a running server: the previous revision serves while the new one is prepared and started.
+    UPDATING = "updating"
     STOPPING = "stopping"
     STOPPED = "stopped"
     CRASHED = "crashed"

@@ -2,8 +2,8 @@
 
 A rollback makes the server's source and settings those of an earlier revision and redeploys it through the same
 path as ``redeploy``, recording a new revision (reason ``rollback``). Secrets are not part of revisions: they stay as
-they are. When the earlier revision ran an unpinned package, the rollback pins the version it resolved to, so the
-server runs what it ran then rather than whatever is newest now."""
+they are. The rollback pins what the earlier revision resolved to (an unpinned package's version, an image's digest, a
+git build's commit), so the server runs what it ran then rather than whatever is newest now."""
 
 from __future__ import annotations
 
@@ -90,9 +90,14 @@ def _unknown(server: Server, number: int) -> NotFound:
 
 
 def _pinned_source(target: ServerRevision) -> tuple[dict[str, Any], str | None]:
-    """The revision's source, with an unpinned package pinned to the version the revision resolved, if known."""
+    """The revision's source pinned to what it resolved to, when known: an unpinned package to its version, an image
+    to its digest, a git source to the commit it built (``commit``: the ref still names the branch pushes follow)."""
     source = dict(target.source)
     resolved = target.resolved or {}
+    if source["type"] == "image":
+        return _pinned_image(source, resolved)
+    if source["type"] == "git":
+        return _pinned_commit(source, resolved)
     version, catalog = resolved.get("version"), source["type"] == "catalog"
     package = dict(source["package"]) if catalog else source
     identifier = package.get("identifier")
@@ -105,6 +110,20 @@ def _pinned_source(target: ServerRevision) -> tuple[dict[str, Any], str | None]:
     if catalog:
         source["package"] = package
     return source, f"pinned to {identifier} {version}, the version it ran"
+
+
+def _pinned_image(source: dict[str, Any], resolved: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    digest, image = resolved.get("digest"), str(source.get("image") or "")
+    if "@" in image or not isinstance(digest, str) or resolved.get("image") != image:
+        return source, None
+    return {**source, "image": digest}, f"pinned to {digest}, the image it ran (was {image})"
+
+
+def _pinned_commit(source: dict[str, Any], resolved: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    commit = resolved.get("commit")
+    if not isinstance(commit, str) or source.get("commit") == commit or source.get("ref") == commit:
+        return source, None
+    return {**source, "commit": commit}, f"pinned to commit {commit[:12]}, the commit it built"
 
 
 def _restore(server: Server, target: ServerRevision, source: dict[str, Any], runtime_type: str) -> None:

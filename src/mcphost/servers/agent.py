@@ -13,12 +13,15 @@ import shutil
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from mcphost.db.base import utcnow
+from mcphost.db.session import Database
 from mcphost.jobs.registry import JobContext, JobRegistry
 from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
 from mcphost.mcp.mux import UpstreamMux
@@ -76,7 +79,12 @@ class NodeAgent:
     # -- jobs -----------------------------------------------------------------------------------------------------
 
     async def _reconcile_job(self, context: JobContext) -> dict[str, Any] | None:
-        await self.reconcile(lifecycle_jobs.server_id_of(context.payload), refresh=bool(context.payload.get("refresh")))
+        payload = context.payload
+        await self.reconcile(
+            lifecycle_jobs.server_id_of(payload),
+            prepare=lifecycle_jobs.prepare_flags_of(payload),
+            restart=bool(payload.get("restart")),
+        )
         return None
 
     async def _teardown_job(self, context: JobContext) -> dict[str, Any] | None:
@@ -96,7 +104,12 @@ class NodeAgent:
 
     # -- reconciling ----------------------------------------------------------------------------------------------
 
-    async def reconcile(self, server_id: uuid.UUID, *, refresh: bool = False) -> None:
+    async def reconcile(
+        self, server_id: uuid.UUID, *, prepare: dict[str, bool] | None = None, restart: bool = False
+    ) -> None:
+        """``prepare``: flags added to the source for the runtime's ``prepare`` (a redeploy's ``refresh``,
+        ``no_cache``, ``pull``); ``restart``: stop what serves before starting anew instead of replacing it."""
+        prepare = prepare or {}
         async with self._locks[server_id]:
             server = await self.load(server_id)
             current = self.running.get(server_id)
@@ -111,13 +124,21 @@ class NodeAgent:
                 return
             if server.consecutive_crashes >= self.settings.crash_loop_restarts:
                 return  # given up (crash loop or failed start) until the user starts it again
-            up_to_date = current is not None and current.generation == server.generation and not refresh
-            if up_to_date and current is not None and current.instance.exit_code is None:
+            serving = current is not None and current.instance.exit_code is None and current.mux is not None
+            if (
+                serving
+                and current is not None
+                and not prepare
+                and server.generation in (current.generation, current.declined_generation)
+            ):
+                return  # up to date, or this generation already failed to replace it
+            if serving and current is not None and not restart:
+                await self._replace(server, current, prepare=prepare)
                 return
             if current is not None:
                 await self._stop_instance(current)
             await self.instances.stop_server(server_id)
-            await self._launch(server, refresh=refresh)
+            await self._launch(server, prepare=prepare)
 
     async def _bring_down(self, server: Server, current: Running | None) -> None:
         if current is None:
@@ -137,48 +158,97 @@ class NodeAgent:
         )
         self.parts.metrics.server_up.labels(server.slug).set(0)
 
-    def _build_reporter(self, server_id: uuid.UUID) -> PrepareReporter:
-        """A build's phases become the server's status (cloning, building, pushing), its telemetry usage events
-        (build_*, tag_*, push_*, auth_refresh_*: docs/builds.md), listed with the server's metrics."""
+    def _build_reporter(self, server_id: uuid.UUID, status: Callable[[str], StatusChange]) -> PrepareReporter:
+        """A build's phases are shown in the server's status (``status`` says how), its telemetry becomes usage
+        events (build_*, tag_*, push_*, auth_refresh_*: docs/builds.md), listed with the server's metrics."""
         db = self.parts.db
 
         async def phase(name: BuildPhase) -> None:
-            await transition(db, server_id, ServerStatus(name))
+            await _show(db, server_id, status(name))
 
         async def event(kind: str, payload: dict[str, Any]) -> None:
             await record_usage(db, server_id, kind, payload)
 
         return PrepareReporter(phase=phase, event=event)
 
-    async def _launch(self, server: Server, *, refresh: bool) -> None:
-        runtime = self.parts.runtimes.get(server.runtime)
+    async def _launch(self, server: Server, *, prepare: dict[str, bool]) -> None:
+        """Start the server when nothing of it serves: its status goes through the steps of its start."""
         db = self.parts.db
         await transition(db, server.id, ServerStatus.INSTALLING)
-        source = runtime_source(server, self.parts.keys) | ({"refresh": True} if refresh else {})
+        started = await self._start_generation(server, prepare=prepare, status=lambda step: (ServerStatus(step), None))
+        if isinstance(started, Failed):
+            await self._give_up(server, started.reason, started.recent)
+            return
+        await self._go_live(server, started, usage_data={"generation": server.generation})
+
+    async def _replace(self, server: Server, current: Running, *, prepare: dict[str, bool]) -> None:
+        """Redeploy without downtime: the new generation is prepared and started beside the serving instance, which
+        keeps answering until the new one has completed the MCP handshake; then the traffic moves to the new one and
+        the old one stops once its calls in flight have finished. If the new one fails, the old one keeps serving."""
+        db = self.parts.db
+        old, new = current.revision, server.revision
+        self.say(server.id, f"redeploying: revision {new} starts beside revision {old}, which serves until it is ready")
+
+        def status(step: str) -> StatusChange:
+            return ServerStatus.UPDATING, f"revision {new}: {step}; revision {old} serves meanwhile"
+
+        await _show(db, server.id, status("installing"))
+        started = await self._start_generation(server, prepare=prepare, status=status)
+        if isinstance(started, Failed):
+            current.declined_generation = server.generation
+            reason = f"the redeploy to revision {new} failed ({started.reason}); revision {old} still serves"
+            self.say(server.id, reason)
+            await transition(
+                db,
+                server.id,
+                ServerStatus.RUNNING,
+                reason=reason + ("\n--- last output ---\n" + "\n".join(started.recent) if started.recent else ""),
+                usage="redeploy_failed",
+                usage_data={"revision": new, "serving_revision": old, "reason": started.reason},
+            )
+            return
+        assert started.running.mux is not None and current.mux is not None
+        await started.running.mux.subscribe(started.running.mux.take_over(current.mux))
+        await self._go_live(server, started, usage_data={"generation": server.generation, "replaced_revision": old})
+        self.instances.retire_server(server.id)
+        current.stopping = True  # its exit is not a crash; what is in flight still finishes
+        drained = await current.drain(self.parts.settings.gateway.request_timeout_seconds)
+        code = await self._stop_instance(current)
+        self.say(
+            server.id,
+            f"revision {old} stopped (exit code {code}) "
+            + ("after its calls in flight finished" if drained else "with calls still in flight after the timeout"),
+        )
+
+    async def _start_generation(
+        self, server: Server, *, prepare: dict[str, bool], status: Callable[[str], StatusChange]
+    ) -> Started | Failed:
+        """Prepare the server's source, start an instance and complete the MCP handshake, showing each step through
+        ``status``; the instance is not yet the one the gateway relays to."""
+        runtime = self.parts.runtimes.get(server.runtime)
+        db = self.parts.db
+        source = runtime_source(server, self.parts.keys) | prepare
 
         async def progress(line: str) -> None:
             self.say(server.id, line)
 
         try:
-            with reporting(self._build_reporter(server.id)):
+            with reporting(self._build_reporter(server.id, status)):
                 artifact = await runtime.prepare(source, progress)
         except RuntimeFailure as exc:
             failed = "build failed" if server.source.get("type") == "git" else "installation failed"
-            await self._give_up(server, f"{failed}: {exc}", [])
-            return
+            return Failed(f"{failed}: {exc}")
         if not artifact.details.get("cached", True):
             await record_usage(db, server.id, "install", {"details": _plain(artifact.details)})
         await record_resolved(db, server.id, server.revision, artifact.details)
-        await transition(db, server.id, ServerStatus.STARTING)
+        await _show(db, server.id, status("starting"))
         spec = launch_spec(server, artifact, self.parts.keys, self.parts.settings.home, SHARED)
         spec.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             instance = await runtime.start(spec)
         except RuntimeFailure as exc:
-            await self._give_up(server, f"could not start: {exc}", [])
-            return
-        running = Running(server.id, server.slug, server.generation, instance)
-        self.running[server.id] = running
+            return Failed(f"could not start: {exc}")
+        running = Running(server.id, server.slug, server.generation, instance, revision=server.revision)
         running.tasks.append(asyncio.create_task(self._pump_logs(running), name=f"logs:{server.slug}"))
         try:
             async with asyncio.timeout(self.settings.start_timeout_seconds):
@@ -187,22 +257,26 @@ class NodeAgent:
             code = await self._stop_instance(running)
             await asyncio.sleep(0)
             why = "did not answer the MCP handshake in time" if isinstance(exc, TimeoutError) else _describe(exc, code)
-            await self._give_up(server, f"failed to start: {why}", list(running.recent))
-            return
-        warnings = runtime.warnings_for(spec.limits, spec.artifact)
+            return Failed(f"failed to start: {why}", list(running.recent))
+        return Started(running, manifest, capabilities, runtime.warnings_for(spec.limits, spec.artifact))
+
+    async def _go_live(self, server: Server, started: Started, *, usage_data: dict[str, Any]) -> None:
+        """The started instance is the one the gateway relays to, watched and pinged from now on."""
+        running = started.running
+        self.running[server.id] = running
         # Said before the status changes, so whoever sees "running" finds the line in the logs too.
-        self.say(server.id, f"running ({manifest.get('serverInfo', {}).get('name', 'server')})")
+        self.say(server.id, f"running ({started.manifest.get('serverInfo', {}).get('name', 'server')})")
         await transition(
-            db,
+            self.parts.db,
             server.id,
             ServerStatus.RUNNING,
             usage="start",
-            usage_data={"generation": server.generation},
-            manifest=manifest,
-            capabilities=capabilities,
+            usage_data=usage_data,
+            manifest=started.manifest,
+            capabilities=started.capabilities,
             capabilities_synced_at=utcnow(),
             last_started_at=utcnow(),
-            warnings=warnings,
+            warnings=started.warnings,
         )
         self.parts.metrics.server_up.labels(server.slug).set(1)
         running.tasks.append(asyncio.create_task(self._watch(running), name=f"watch:{server.slug}"))
@@ -240,9 +314,10 @@ class NodeAgent:
         if running.stopping:
             return
         async with self._locks[running.server_id]:
-            if self.running.get(running.server_id) is running:
-                del self.running[running.server_id]
             await self._close(running)
+            if self.running.get(running.server_id) is not running:
+                return  # replaced by a newer generation meanwhile: what serves now is that one
+            del self.running[running.server_id]
             await self._after_crash(running, code)
 
     async def _after_crash(self, running: Running, code: int) -> None:
@@ -380,6 +455,32 @@ class NodeAgent:
     async def load(self, server_id: uuid.UUID) -> Server | None:
         async with self.parts.db.session_scope() as session:
             return await ServerRepository(session).get(server_id)
+
+
+#: A status and its reason, as a step of a start shows them.
+StatusChange = tuple[ServerStatus, str | None]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new instance that completed the MCP handshake, before traffic reaches it."""
+
+    running: Running
+    manifest: dict[str, Any]
+    capabilities: dict[str, Any]
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Why a start failed, and the instance's last output."""
+
+    reason: str
+    recent: list[str] = field(default_factory=list)
+
+
+async def _show(db: Database, server_id: uuid.UUID, change: StatusChange) -> None:
+    await transition(db, server_id, change[0], reason=change[1])
 
 
 def _describe(exc: BaseException, code: int) -> str:

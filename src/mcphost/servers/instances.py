@@ -189,7 +189,7 @@ class InstancePool:
     def _done_in_background(self, task: asyncio.Task[None]) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("stopping or recording an evicted instance failed", exc_info=task.exception())
+            log.error("stopping or recording an instance in the background failed", exc_info=task.exception())
 
     async def _record_eviction(self, server_id: uuid.UUID, data: dict[str, Any]) -> None:
         """Count the eviction on the server and record it as a usage event, off the client's path."""
@@ -257,6 +257,18 @@ class InstancePool:
     async def stop_server(self, server_id: uuid.UUID) -> None:
         keys = [key for key in self._instances if key[0] == server_id]
         await asyncio.gather(*(self.release(*key) for key in keys))
+
+    def retire_server(self, server_id: uuid.UUID) -> None:
+        """A new generation of the server serves: its instances take no new client (the next request of each starts
+        one of the new generation) and each stops once its calls in flight have finished."""
+        for key in [key for key in self._instances if key[0] == server_id]:
+            running = self._instances.pop(key)
+            self._in_background(self._retire(running, key[1]))
+
+    async def _retire(self, running: Running, key: str) -> None:
+        await running.drain(self.parts.settings.gateway.request_timeout_seconds)
+        await self._stop(running)
+        self._say(running.server_id, f"[{key}] instance of the previous generation stopped")
 
     async def stop_all(self) -> None:
         await asyncio.gather(*(self.release(*key) for key in list(self._instances)))

@@ -15,6 +15,7 @@ from mcphost.servers.schemas import (
     AccessKeyCreate,
     AccessKeyCreated,
     AccessKeyOut,
+    RedeployOptions,
     ServerCreate,
     ServerCreated,
     ServerOut,
@@ -113,15 +114,32 @@ async def revoke_key(
     await keys.revoke_key(session, platform.keys, server, key_id)
 
 
-# Declared last: its path would otherwise shadow /{server_id}/keys.
+@router.post(
+    "/{server_id}/redeploy",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Redeploy: prepare the source anew as a new revision and move to it without downtime (the running "
+    "revision serves until the new one answers MCP); follow its status stream for progress",
+)
+async def redeploy(
+    server_id: uuid.UUID,
+    principal: WritePrincipal,
+    session: SessionDep,
+    platform: PlatformDep,
+    options: Annotated[RedeployOptions, Query()],
+) -> ServerOut:
+    server = await service.set_desired(session, principal, server_id, "redeploy", options)
+    return server_out(server, platform.settings.effective_public_url)
+
+
+# Declared last: its path would otherwise shadow /{server_id}/keys and /{server_id}/redeploy.
 @router.post(
     "/{server_id}/{action}",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="start, stop, restart or redeploy (reinstall) a server; follow its status stream for progress",
+    summary="start, stop or restart a server (restart stops it first); follow its status stream for progress",
 )
 async def act(
     server_id: uuid.UUID,
-    action: Literal["start", "stop", "restart", "redeploy"],
+    action: Literal["start", "stop", "restart"],
     principal: WritePrincipal,
     session: SessionDep,
     platform: PlatformDep,

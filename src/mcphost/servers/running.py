@@ -45,6 +45,19 @@ class Running:
     last_used: float = field(default_factory=time.monotonic)
     #: Relays the gateway's client sessions over this instance's connection (set once it is initialised).
     mux: UpstreamMux | None = None
+    #: The server's revision this instance runs (the main instance's, for what the agent says during a redeploy).
+    revision: int = 0
+    #: A newer generation that failed to replace this instance: not tried again until the server changes again.
+    declined_generation: int | None = None
+
+    async def drain(self, within: float) -> bool:
+        """Wait until no relayed call is in flight (at most ``within`` seconds); whether it drained."""
+        deadline = time.monotonic() + within
+        while self.mux is not None and self.mux.busy and self.instance.exit_code is None:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
 
 def connect(instance: Instance, name: str) -> StdioConnection | HttpConnection:

@@ -139,6 +139,21 @@ class ServerUpdate(_ServerFields):
     secret_env: dict[str, str | None] | None = Field(None, description="Set secrets; null removes one.")  # type: ignore[assignment]
 
 
+class RedeployOptions(BaseModel):
+    """How a redeploy prepares the source anew. A redeploy always resolves it again (a package's newest version when
+    unpinned, an image's tag, a branch's head); a git build reuses the image of a commit it built before and the
+    layer cache unless told otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    no_cache: bool = Field(False, description="Git sources: build without the layer cache, every step again.")
+    pull: bool = Field(False, description="Git sources: pull newer base images for the build (docker build --pull).")
+
+    def flags(self) -> dict[str, bool]:
+        """What the lifecycle layer adds to the source for ``prepare``."""
+        return {"refresh": True, "no_cache": self.no_cache, "pull": self.pull}
+
+
 class ServerOut(BaseModel):
     id: uuid.UUID
     name: str

@@ -33,7 +33,7 @@ from mcphost.servers.catalog_resolution import resolve
 from mcphost.servers.permissions import may_use
 from mcphost.servers.permissions import server_event as server_event
 from mcphost.servers.repository import ServerRepository
-from mcphost.servers.schemas import Resources, ServerCreate, ServerUpdate
+from mcphost.servers.schemas import RedeployOptions, Resources, ServerCreate, ServerUpdate
 from mcphost.servers.source_secrets import sealed
 from mcphost.settings import Settings
 from mcphost.webhooks import secrets as webhook_secrets
@@ -290,15 +290,27 @@ async def remove_servers_of(
     return len(servers)
 
 
-async def set_desired(session: AsyncSession, principal: Principal, server_id: uuid.UUID, action: str) -> Server:
+async def set_desired(
+    session: AsyncSession,
+    principal: Principal,
+    server_id: uuid.UUID,
+    action: str,
+    options: RedeployOptions | None = None,
+) -> Server:
     """start, stop, restart or redeploy: record what should be, and let the lifecycle layer make it so."""
+    if options is not None and action != "redeploy":
+        raise ValidationFailed(f"no_cache and pull are options of redeploy; {action} takes no body.")
     server = await get_modifiable(session, principal, server_id)
-    return await act_on(session, server, action, Trigger(RevisionReason.REDEPLOY, user_id=principal.user_id))
+    trigger = Trigger(RevisionReason.REDEPLOY, user_id=principal.user_id)
+    return await act_on(session, server, action, trigger, options)
 
 
-async def act_on(session: AsyncSession, server: Server, action: str, trigger: Trigger) -> Server:
+async def act_on(
+    session: AsyncSession, server: Server, action: str, trigger: Trigger, options: RedeployOptions | None = None
+) -> Server:
     """``set_desired`` on a server the caller may change (and holds locked): a webhook, a push and a rollback
-    redeploy through here too. A redeploy records a revision made by ``trigger``."""
+    redeploy through here too. A redeploy records a revision made by ``trigger`` and prepares the source anew
+    (``options``: how)."""
     if action == "redeploy":
         await record_revision(session, server, trigger)
     if action == "stop":
@@ -310,6 +322,7 @@ async def act_on(session: AsyncSession, server: Server, action: str, trigger: Tr
             server.generation += 1
     await session.flush()
     add_usage(session, server, action, {"generation": server.generation})
-    await lifecycle_jobs.enqueue_reconcile(session, server, refresh=action == "redeploy")
+    prepare = (options or RedeployOptions()).flags() if action == "redeploy" else None
+    await lifecycle_jobs.enqueue_reconcile(session, server, prepare=prepare, restart=action == "restart")
     queue_after_commit(session, server_event("server.desired", server, action=action))
     return server

@@ -153,6 +153,12 @@ class GitSource(_Source):
         description="A branch, tag or full commit; default: the repository's default branch. Pushes to this branch "
         "redeploy (GitHub webhook).",
     )
+    commit: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{40}$",
+        description="A full commit to build instead of the ref's head; a rollback sets it to the commit its revision "
+        "built, and the next push to the branch clears it.",
+    )
     subdir: str | None = Field(
         None, max_length=500, pattern=r"^[A-Za-z0-9._/-]+$", description="The folder to build (the build context)."
     )

@@ -16,8 +16,10 @@ S = ServerStatus
 #: The statuses in which each action does something (delete always applies, and is not listed).
 WHEN: dict[str, frozenset[ServerStatus]] = {
     "start": frozenset({S.STOPPED, S.STOPPING, S.ERROR}),
-    "stop": frozenset({S.PENDING, S.INSTALLING, S.CLONING, S.BUILDING, S.PUSHING, S.STARTING, S.RUNNING, S.CRASHED}),
-    "restart": frozenset({S.RUNNING, S.CRASHED}),
+    "stop": frozenset(
+        {S.PENDING, S.INSTALLING, S.CLONING, S.BUILDING, S.PUSHING, S.STARTING, S.RUNNING, S.UPDATING, S.CRASHED}
+    ),
+    "restart": frozenset({S.RUNNING, S.UPDATING, S.CRASHED}),
 }
 ACTIONS = tuple(WHEN)
 
@@ -29,6 +31,7 @@ _WHY_NOT: dict[tuple[str, ServerStatus], str] = {
     ("start", S.BUILDING): "it is already starting (building its image)",
     ("start", S.PUSHING): "it is already starting (pushing its image)",
     ("start", S.STARTING): "it is already starting",
+    ("start", S.UPDATING): "it is running (its previous revision serves while the new one starts)",
     ("start", S.CRASHED): "it crashed and restarts by itself; use Restart to restart it now",
     ("stop", S.STOPPED): "it is already stopped",
     ("stop", S.STOPPING): "it is already stopping",

@@ -43,6 +43,7 @@ STATUS_TONES = {
     "building": "busy",
     "pushing": "busy",
     "starting": "busy",
+    "updating": "busy",
     "stopping": "busy",
     "stopped": "idle",
     "crashed": "bad",

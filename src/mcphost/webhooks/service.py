@@ -193,6 +193,8 @@ async def _on_push(
         return await _ignore(session, platform, server, seen, why)
     if push.deleted:
         return await _ignore(session, platform, server, seen, f"the branch {branch} was deleted")
+    if "commit" in server.source:  # pinned by a rollback: a push to the branch moves it on
+        server.source = {key: value for key, value in server.source.items() if key != "commit"}
     trigger = Trigger(RevisionReason.PUSH, RevisionActor.GITHUB, detail=push.describe(branch))
     return await _redeploy(session, platform, server, seen, trigger)
 

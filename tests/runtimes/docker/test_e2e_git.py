@@ -46,7 +46,6 @@ def settings(tmp_path: Path, database_url: str, docker_client: docker.DockerClie
         "python_image": PYTHON_BASE,
         "node_image": NODE_BASE,
         "image_prefix": image_prefix,
-        "pull_on_refresh": False,
     }
     return make_settings(tmp_path / "home", database_url, **(QUICK | {"runtime": runtime, "builds": builds}))
 

@@ -178,7 +178,7 @@ class DockerRuntime(Runtime):
             "commit": built.commit,
             "dockerfile": built.dockerfile,
             "build_warnings": list(built.warnings),
-            "cached": built.cached and not source.get("refresh"),
+            "cached": built.cached,
         }
         if built.pushed:
             build |= {"pushed": built.image, "digest": built.digest}

@@ -1,5 +1,5 @@
-"""The revisions tab of a server: every deploy with a rollback button, and its webhooks (URLs, how to set up GitHub,
-rotating the secret, which is shown once, and the recent deliveries).
+"""The revisions tab of a server: every deploy with a rollback button, a redeploy form, and its webhooks (URLs, how
+to set up GitHub, rotating the secret, which is shown once, and the recent deliveries).
 
 Rollback and rotation go through the same services as the API (``revisions.service.rollback``,
 ``webhooks.service.rotate``), so the same permissions hold: members roll back, owners and organisation admins
@@ -21,6 +21,7 @@ from mcphost.platform import Platform
 from mcphost.revisions import service as revisions
 from mcphost.revisions.views import describe_resolved
 from mcphost.servers import service
+from mcphost.servers.schemas import RedeployOptions
 from mcphost.ui.routes.server import describe_source
 from mcphost.ui.routing import ConsoleRoute, ConsoleUser
 from mcphost.ui.templating import render
@@ -77,6 +78,17 @@ async def rollback(
     server, revision = await revisions.rollback(session, platform, principal, server_id, number)
     context = await _context(session, platform, principal, server)
     context["rolled_back"] = (number, revision.number)
+    return render(request, "server/revisions_table.html", context)
+
+
+@router.post("/servers/{server_id}/redeploy")
+async def redeploy(
+    request: Request, server_id: uuid.UUID, principal: ConsoleUser, session: SessionDep, platform: PlatformDep
+) -> Response:
+    form = await request.form()
+    options = RedeployOptions(no_cache="no_cache" in form, pull="pull" in form)
+    server = await service.set_desired(session, principal, server_id, "redeploy", options)
+    context = await _context(session, platform, principal, server) | {"redeployed": server.revision}
     return render(request, "server/revisions_table.html", context)
 
 

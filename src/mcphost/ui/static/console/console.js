@@ -74,7 +74,7 @@
 
   const TONES = {
     running: "ok", pending: "busy", installing: "busy", cloning: "busy", building: "busy", pushing: "busy",
-    starting: "busy", stopping: "busy",
+    starting: "busy", updating: "busy", stopping: "busy",
     stopped: "idle", crashed: "bad", error: "bad",
   };
 
