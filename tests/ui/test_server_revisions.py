@@ -46,3 +46,18 @@ async def test_roll_back_and_rotate_the_webhook_secret(page: Page, console: Cons
     assert secret not in await page.content()  # shown once: never again
     await expect(page.locator("tr[data-revision='4']")).to_contain_text("webhook")
     await expect(page.locator("#webhook")).to_contain_text("redeployed as revision 4")
+
+
+async def test_redeploy_from_the_revisions_tab(page: Page, console: Console) -> None:
+    hosted = hosted_server(console, "redeploy")
+    await open_tab(page, hosted, "revisions")
+    await expect(page.get_by_label("Build without the cache")).to_have_count(0)  # a package: nothing is built
+
+    await page.get_by_role("button", name="Redeploy", exact=True).click()
+
+    await expect(page.get_by_role("status")).to_contain_text("Redeploying as revision 2")
+    await expect(page.locator("tr[data-revision='2']")).to_contain_text("live")
+    await expect(page.locator("tr[data-revision='2']")).to_contain_text("redeploy")
+    with console.api(hosted.token) as api:
+        server = api.get(f"/api/servers/{hosted.id}").json()
+    assert server["revision"] == 2
