@@ -5,7 +5,6 @@ every quota)."""
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import uuid
 from pathlib import Path
@@ -18,6 +17,7 @@ from mcphost.settings import Settings
 from tests.conftest import make_settings
 from tests.servers.hosting import PACKAGE, QUICK, status_of
 from tests.support.accounts import Account, assert_error, sign_up
+from tests.support.pids import alive
 from tests.support.waiting import eventually
 
 ECHO = Path(__file__).resolve().parents[1] / "fixtures" / "echo_server.py"
@@ -58,15 +58,6 @@ async def _echo_server(client: httpx.AsyncClient, owner: Account, org_id: str) -
     return dict(response.json())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text().lower()
-
-
 def _pid(app: FastAPI, server_id: str) -> int:
     running = app.state.platform.agent.running[uuid.UUID(server_id)]
     return int(running.instance.pid)
@@ -87,7 +78,7 @@ async def test_an_org_with_a_running_server_is_not_deleted_and_the_server_keeps_
     assert (await client.get(f"/api/orgs/{org_id}", headers=user.headers)).status_code == 200
     seen = await client.get(f"/api/servers/{server['id']}", headers=admin.headers)
     assert seen.status_code == 200 and seen.json()["org_id"] == org_id
-    assert _alive(_pid(app, str(server["id"])))
+    assert alive(_pid(app, str(server["id"])))
 
 
 async def test_deleting_an_org_with_its_servers_stops_them_and_removes_their_data(
@@ -111,7 +102,7 @@ async def test_deleting_an_org_with_its_servers_stops_them_and_removes_their_dat
     assert deleted.status_code == 204, deleted.text
 
     async def gone() -> bool:
-        return not _alive(pid) and not data.exists()
+        return not alive(pid) and not data.exists()
 
     await eventually(gone, bool, timeout=30, what="the server's process and data gone")
     assert (await client.get(f"/api/servers/{server_id}", headers=admin.headers)).status_code == 404
@@ -134,7 +125,7 @@ async def test_repeating_create_and_delete_never_leaves_more_running_than_the_qu
         assert (await client.delete(f"/api/orgs/{org_id}?delete_servers=true", headers=user.headers)).status_code == 204
 
     async def none_alive() -> bool:
-        return not any(_alive(pid) for pid in pids)
+        return not any(alive(pid) for pid in pids)
 
     await eventually(none_alive, bool, timeout=30, what="no process of a deleted organisation alive")
     assert app.state.platform.agent.running == {}
@@ -187,7 +178,7 @@ async def test_deleting_a_user_who_owns_a_running_server_is_refused_or_takes_the
     pid = _pid(app, server_id)
 
     refused = await client.delete(f"/api/users/{user.id}", headers=admin.headers)
-    still_running = _alive(pid)
+    still_running = alive(pid)
     deleted = await client.delete(f"/api/users/{user.id}?delete_servers=true", headers=admin.headers)
 
     error = assert_error(refused, 409, "user_has_servers")
@@ -196,7 +187,7 @@ async def test_deleting_a_user_who_owns_a_running_server_is_refused_or_takes_the
     assert deleted.status_code == 204, deleted.text
 
     async def gone() -> bool:
-        return not _alive(pid) and not (settings.home / "servers" / server_id).exists()
+        return not alive(pid) and not (settings.home / "servers" / server_id).exists()
 
     await eventually(gone, bool, timeout=30, what="the deleted user's server process and data gone")
     assert (await client.get(f"/api/servers/{server_id}", headers=admin.headers)).status_code == 404

@@ -27,6 +27,10 @@ QUICK = {
     "server_logs": {"flush_interval_seconds": 0.05},
 }
 PACKAGE = {"type": "package", "registry_type": "pypi", "identifier": "fake-server"}
+#: The real process runtime, sandboxed, with time for Python to start on a loaded machine.
+PROCESS = QUICK | {
+    "runtime": QUICK["runtime"] | {"default": "process", "sandbox": "required", "start_timeout_seconds": 60}
+}
 
 
 def fake(app: FastAPI) -> FakeRuntime:

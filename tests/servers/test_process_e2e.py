@@ -16,32 +16,17 @@ from fastapi import FastAPI
 from mcphost.mcp.jsonrpc import ConnectionClosed
 from mcphost.settings import Settings
 from tests.conftest import make_settings
-from tests.servers.hosting import QUICK, status_of
-from tests.support.accounts import Account, sign_up
+from tests.servers.hosting import PROCESS, status_of
+from tests.support.accounts import Account
+from tests.support.pids import alive
 from tests.support.waiting import eventually
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "echo_server.py"
-PROCESS = QUICK | {
-    "runtime": QUICK["runtime"] | {"default": "process", "sandbox": "required", "start_timeout_seconds": 60}
-}
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path / "home", database_url, **PROCESS)
-
-
-@pytest.fixture
-async def admin(client: httpx.AsyncClient) -> Account:
-    return await sign_up(client, "admin@example.com")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
 
 
 def _instance_pids(app: FastAPI, server_id: str) -> list[int]:
@@ -116,7 +101,7 @@ async def test_a_server_that_exits_is_restarted_and_stop_leaves_no_process(
     await client.post(f"/api/servers/{server['id']}/stop", headers=admin.headers)
     await status_of(client, admin, server["id"], "stopped", timeout=30)
 
-    assert not [pid for pid in tree + second_tree if _alive(pid)]
+    assert not [pid for pid in tree + second_tree if alive(pid)]
 
 
 async def test_a_server_that_dies_at_start_is_an_error_with_its_output(
@@ -141,7 +126,7 @@ async def test_delete_leaves_no_process_and_no_data(
     await client.delete(f"/api/servers/{server['id']}", headers=admin.headers)
 
     async def gone() -> bool:
-        return not any(_alive(p) for p in tree) and not (settings.home / "servers" / server["id"]).exists()
+        return not any(alive(p) for p in tree) and not (settings.home / "servers" / server["id"]).exists()
 
     await eventually(gone, bool, timeout=30, what="the process and data gone")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import uuid
 from pathlib import Path
@@ -19,25 +18,19 @@ from fastapi import FastAPI
 from mcphost.settings import Settings
 from tests.conftest import make_settings
 from tests.gateway.mcp_http import McpHttp
-from tests.servers.hosting import QUICK, status_of
-from tests.support.accounts import Account, sign_up
+from tests.servers.hosting import PROCESS, status_of
+from tests.support.accounts import Account
+from tests.support.pids import alive
 from tests.support.waiting import eventually
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "echo_server.py"
-PROCESS = QUICK | {
-    "runtime": QUICK["runtime"]
-    | {"default": "process", "sandbox": "auto", "start_timeout_seconds": 60, "health_check_interval_seconds": 5}
-}
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return make_settings(tmp_path / "home", database_url, **PROCESS)
-
-
-@pytest.fixture
-async def admin(client: httpx.AsyncClient) -> Account:
-    return await sign_up(client, "admin@example.com")
+    # The fixture answers one request at a time: pings wait behind a slow call, so they must not time out first.
+    runtime = PROCESS["runtime"] | {"health_check_interval_seconds": 5, "health_check_timeout_seconds": 5}
+    return make_settings(tmp_path / "home", database_url, **(PROCESS | {"runtime": runtime}))
 
 
 async def _hosted(client: httpx.AsyncClient, admin: Account, **body: Any) -> tuple[dict[str, Any], McpHttp]:
@@ -59,18 +52,10 @@ def _pid(app: FastAPI, server_id: str) -> int:
     return int(running.instance.pid)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    status = Path(f"/proc/{pid}/status")
-    return status.exists() and "zombie" not in status.read_text().lower()
-
-
 async def _revision_env(session: McpHttp) -> str | None:
     answer = await session.call("whoami")
-    return json.loads(answer["result"]["content"][0]["text"])["env"].get("REVISION")
+    revision = json.loads(answer["result"]["content"][0]["text"])["env"].get("REVISION")
+    return str(revision) if revision is not None else None
 
 
 async def _redeployed(app: FastAPI, client: httpx.AsyncClient, admin: Account, server_id: str, revision: int) -> None:
@@ -143,7 +128,7 @@ async def test_a_redeploy_under_load_loses_no_call_and_the_old_revision_stops(
     assert len(set(pids)) == 3
     await eventually(
         lambda: asyncio.sleep(0, pids[:2]),
-        lambda old: not any(_alive(pid) for pid in old),
+        lambda old: not any(alive(pid) for pid in old),
         what="the previous revisions' processes gone",
     )
     lines = await eventually(
@@ -179,7 +164,7 @@ async def test_a_redeploy_that_fails_leaves_the_previous_revision_serving(
         "the redeploy to revision 2 failed (failed to start: exited with code 3); revision 1 still serves"
     )
     assert "refusing to start" in body["status_reason"]  # its last output
-    assert _pid(app, server["id"]) == pid and _alive(pid)
+    assert _pid(app, server["id"]) == pid and alive(pid)
     assert await _revision_env(session) == "1"
     metrics = (await client.get(f"/api/servers/{server['id']}/metrics", headers=admin.headers)).json()
     assert metrics["totals"].get("redeploy_failed") == 1, metrics["totals"]
@@ -205,4 +190,4 @@ async def test_a_restart_stops_the_instance_before_starting_it_again(
                     break
 
     assert "updating" not in statuses and statuses[-1] == "running"
-    assert not _alive(pid)
+    assert not alive(pid)
