@@ -14,14 +14,14 @@ import contextlib
 import logging
 import math
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from docker.errors import APIError, DockerException, NotFound
 
-from mcphost.runtimes.base import Instance, Transport
+from mcphost.runtimes.base import Transport
 from mcphost.runtimes.docker.engine import Engine
-from mcphost.runtimes.log_lines import LogBuffer, pump_lines
+from mcphost.runtimes.watched import WatchedInstance
 
 __all__ = ["Attached", "DockerInstance", "attach"]
 
@@ -123,7 +123,7 @@ async def attach(engine: Engine, container_id: str, *, stdin: bool) -> Attached:
     return Attached(transport, protocol, stdout, logs)
 
 
-class DockerInstance(Instance):
+class DockerInstance(WatchedInstance):
     """One container of a server."""
 
     def __init__(
@@ -138,18 +138,14 @@ class DockerInstance(Instance):
         max_log_lines: int,
         after_removal: Callable[[str], None] | None = None,
     ) -> None:
+        super().__init__(name=name, url=url, log_stream=attached.logs, max_log_lines=max_log_lines)
         self.id = name
         self.container_id = container_id
         self.transport = transport
         self.oom_killed = False
         self._engine = engine
-        self._url = url
         self._attached = attached
-        self._code: int | None = None
-        self._exited = asyncio.Event()
         self._after_removal = after_removal
-        self._logs = LogBuffer(max_lines=max_log_lines)
-        self._log_task = asyncio.create_task(pump_lines(attached.logs, self._logs), name=f"logs-{name}")
         self._watch_task = asyncio.create_task(self._watch(), name=f"watch-{name}")
 
     @property
@@ -157,25 +153,6 @@ class DockerInstance(Instance):
         if self.transport != "stdio":
             return None
         return self._attached.reader, self._attached.writer
-
-    @property
-    def url(self) -> str | None:
-        return self._url
-
-    def log_lines(self) -> AsyncIterator[str]:
-        return self._logs.lines()
-
-    def last_log_lines(self, count: int = 20) -> list[str]:
-        return self._logs.tail(count)
-
-    @property
-    def exit_code(self) -> int | None:
-        return self._code
-
-    async def wait(self) -> int:
-        await self._exited.wait()
-        assert self._code is not None
-        return self._code
 
     async def stop(self, grace: float) -> int:
         """End of input first (stdio), then the engine's stop (SIGTERM, SIGKILL after the rest of ``grace``)."""
@@ -203,13 +180,6 @@ class DockerInstance(Instance):
             await self._exited.wait()
         return await self.wait()
 
-    async def _exits_within(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(asyncio.shield(self._exited.wait()), max(seconds, 0.0))
-        except TimeoutError:
-            return False
-        return True
-
     async def _watch(self) -> None:
         """The attach stream ends when the container exits; then its exit code is read and it is removed."""
         api = self._engine.api
@@ -236,9 +206,5 @@ class DockerInstance(Instance):
                 await self._engine.run(api.remove_container, self.container_id, force=True, v=True)
             if self._after_removal is not None:
                 self._after_removal(self.container_id)
-            if self._code is None:
-                self._code = -9
             self._attached.close()
-            self._exited.set()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._log_task), 5)
+            await self._exited_with(-9)

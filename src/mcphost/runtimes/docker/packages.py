@@ -23,14 +23,11 @@ from docker.errors import DockerException
 from mcphost.runtimes.base import Artifact, PrepareFailed, Progress
 from mcphost.runtimes.docker import images
 from mcphost.runtimes.docker.engine import Engine
+from mcphost.runtimes.package_source import VERSION, PackageSource, normalize_pypi
 from mcphost.settings import BuildSettings
 
 __all__ = ["PackageImages", "package_tag"]
 
-_PYPI_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
-_NPM_NAME = re.compile(r"^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
-_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$")
-_PROGRAM = re.compile(r"^[A-Za-z0-9@][A-Za-z0-9._@/-]{0,213}$")
 ENV = "/opt/mcphost/env"
 PROGRAMS = "/opt/mcphost/programs.json"
 LABEL_PACKAGE = "org.mcphost.package"
@@ -57,10 +54,6 @@ _NPM_PROGRAMS = (
 )
 
 
-def normalize_pypi(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def package_tag(registry: str, name: str, version: str) -> str:
     """``mcphost-pkg/pypi/<name>:<version>`` (npm scopes become a path part; a tag allows no ``+``)."""
     repository = normalize_pypi(name) if registry == "pypi" else name.lstrip("@").lower()
@@ -77,18 +70,10 @@ class PackageImages:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def prepare(self, source: dict[str, Any], progress: Progress, *, user: UserFor) -> Artifact:
-        registry, name = source.get("registry_type"), str(source.get("identifier", ""))
-        version = str(source["version"]) if source.get("version") not in (None, "", "latest") else None
-        program = str(source["bin"]) if source.get("bin") is not None else None
-        args = [str(arg) for arg in source.get("args") or []]
-        if registry not in ("pypi", "npm"):
-            raise PrepareFailed(f"unknown package registry {registry!r}; use pypi or npm")
-        if not (_PYPI_NAME if registry == "pypi" else _NPM_NAME).match(name):
-            raise PrepareFailed(f"{name!r} is not a valid {registry} package name")
-        if version is not None and not _VERSION.match(version):
-            raise PrepareFailed(f"version {version!r} must be one exact version")
-        if program is not None and not _PROGRAM.match(program):
-            raise PrepareFailed(f"{program!r} is not a program name")
+        package = PackageSource.parse(source)
+        registry, name, version, program, args = (
+            package.registry, package.name, package.version, package.program, package.args
+        )  # fmt: skip
         if version is None:
             version = await self._newest(registry, name, progress)
         tag = package_tag(registry, name, version)
@@ -228,7 +213,7 @@ async def _lookup(registry: str, name: str) -> str:
     except ValueError:
         data = {}
     version = (data.get("info") or {}).get("version") if registry == "pypi" else data.get("version")
-    if not isinstance(version, str) or not _VERSION.match(version):
+    if not isinstance(version, str) or not VERSION.match(version):
         raise PrepareFailed(f"could not find the newest version of {name} on {what}")
     return version
 

@@ -8,10 +8,8 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
 
-from mcphost.runtimes.base import Instance, Transport
-from mcphost.runtimes.log_lines import LogBuffer, pump_lines
+from mcphost.runtimes.base import Transport
 from mcphost.runtimes.process.limits import ResourceGroup
 from mcphost.runtimes.process.network import Attached
 from mcphost.runtimes.process.process_tree import (
@@ -23,6 +21,7 @@ from mcphost.runtimes.process.process_tree import (
     start_times,
     still_running,
 )
+from mcphost.runtimes.watched import WatchedInstance
 
 __all__ = ["ProcessInstance"]
 
@@ -32,7 +31,7 @@ _KILL_WAIT = 10.0
 _SIGNAL_EXIT_BASE = 128  # bubblewrap reports a program killed by signal N as exit code 128 + N
 
 
-class ProcessInstance(Instance):
+class ProcessInstance(WatchedInstance):
     """One server process (with bubblewrap in front of it when sandboxed)."""
 
     def __init__(
@@ -50,6 +49,7 @@ class ProcessInstance(Instance):
         network: Attached | None = None,
         uid: int | None = None,
     ) -> None:
+        super().__init__(name=id, url=url, log_stream=log_stream, max_log_lines=max_log_lines)
         self.id = id
         self.transport = transport
         self.pid = process.pid
@@ -63,13 +63,8 @@ class ProcessInstance(Instance):
         #: Processes the kernel killed for exceeding the memory limit (known once exited, with a cgroup).
         self.oom_kills = 0
         self._process = process
-        self._url = url
-        self._code: int | None = None
-        self._exited = asyncio.Event()
         self._stopping: dict[int, bytes] = {}
         self._doomed: set[int] = set()  # processes sent SIGKILL, waited for before the instance counts as exited
-        self._logs = LogBuffer(max_lines=max_log_lines)
-        self._log_task = asyncio.create_task(pump_lines(log_stream, self._logs), name=f"logs-{id}")
         self._watch_task = asyncio.create_task(self._watch(), name=f"watch-{id}")
 
     @property
@@ -77,31 +72,6 @@ class ProcessInstance(Instance):
         if self.transport != "stdio" or self._process.stdout is None or self._process.stdin is None:
             return None
         return self._process.stdout, self._process.stdin
-
-    @property
-    def url(self) -> str | None:
-        return self._url
-
-    def log_lines(self) -> AsyncIterator[str]:
-        """Its stderr lines until it exits (one consumer). Lines a slow consumer missed are counted and announced."""
-        return self._logs.lines()
-
-    @property
-    def dropped_log_lines(self) -> int:
-        return self._logs.dropped
-
-    def last_log_lines(self, count: int = 20) -> list[str]:
-        """The most recent lines, whether or not they were consumed (for an error report)."""
-        return self._logs.tail(count)
-
-    @property
-    def exit_code(self) -> int | None:
-        return self._code
-
-    async def wait(self) -> int:
-        await self._exited.wait()
-        assert self._code is not None
-        return self._code
 
     async def stop(self, grace: float) -> int:
         if self._exited.is_set():
@@ -134,13 +104,6 @@ class ProcessInstance(Instance):
             signal_all(stragglers, signal.SIGKILL)
             await asyncio.sleep(0.02)
         return code
-
-    async def _exits_within(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(asyncio.shield(self._exited.wait()), max(seconds, 0.0))
-        except TimeoutError:
-            return False
-        return True
 
     def _signal(self, signum: int) -> None:
         """Signal each of the server's processes once (a second SIGTERM could hit a server's exit path).
@@ -198,11 +161,8 @@ class ProcessInstance(Instance):
         finally:
             if self.network is not None:
                 await self.network.wait_closed()
-            if self._code is None:
-                self._code = self._process.returncode if self._process.returncode is not None else -signal.SIGKILL
-            self._exited.set()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._log_task), 5)
+            returned = self._process.returncode
+            await self._exited_with(returned if returned is not None else -signal.SIGKILL)
 
     async def _main_exit(self) -> None:
         try:

@@ -21,7 +21,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -34,14 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from mcphost.runtimes.base import Artifact, PrepareFailed, Progress
+from mcphost.runtimes.package_source import VERSION, PackageSource, normalize_pypi
 from mcphost.runtimes.process.sandbox import is_system_path, python_prefix
 
 __all__ = ["PackageCache"]
 
-_PYPI_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
-_NPM_NAME = re.compile(r"^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$")
-_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]{0,99}$")
-_PROGRAM = re.compile(r"^[A-Za-z0-9@][A-Za-z0-9._@/-]{0,213}$")
 _LOCK_POLL = 0.1
 _MAX_PROGRESS_LINE = 500
 _ERROR_LINES = 12
@@ -65,10 +61,6 @@ def installer_env() -> dict[str, str]:
     return env
 
 
-def normalize_pypi(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 class PackageCache:
     """Installs packages into shared environments and tells how to run their programs."""
 
@@ -79,18 +71,10 @@ class PackageCache:
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def prepare(self, source: Mapping[str, Any], progress: Progress) -> Artifact:
-        registry, name = source.get("registry_type"), str(source.get("identifier", ""))
-        version = str(source["version"]) if source.get("version") not in (None, "", "latest") else None
-        program = str(source["bin"]) if source.get("bin") is not None else None
-        args = [str(arg) for arg in source.get("args") or []]
-        if registry not in ("pypi", "npm"):
-            raise PrepareFailed(f"unknown package registry {registry!r}; use pypi or npm")
-        if not (_PYPI_NAME if registry == "pypi" else _NPM_NAME).match(name):
-            raise PrepareFailed(f"{name!r} is not a valid {registry} package name")
-        if version is not None and not _VERSION.match(version):
-            raise PrepareFailed(f"version {version!r} must be one exact version")
-        if program is not None and not _PROGRAM.match(program):
-            raise PrepareFailed(f"{program!r} is not a program name")
+        package = PackageSource.parse(source)
+        registry, name, version, program, args = (
+            package.registry, package.name, package.version, package.program, package.args
+        )  # fmt: skip
         await asyncio.to_thread(self._ensure_envs)
         try:
             async with asyncio.timeout(self.timeout):
@@ -154,7 +138,7 @@ class PackageCache:
         output = await _run(argv, None, cwd=self.envs, stdin=name.encode(), what=what)
         for line in output.splitlines():
             found, _, version = line.strip().partition("==")
-            if normalize_pypi(found) == normalize_pypi(name) and _VERSION.match(version):
+            if normalize_pypi(found) == normalize_pypi(name) and VERSION.match(version):
                 return version
         raise PrepareFailed(f"could not find the newest version of {name} on PyPI")
 
@@ -197,7 +181,7 @@ class PackageCache:
             version = json.loads(output)
         except ValueError:
             version = None
-        if isinstance(version, str) and _VERSION.match(version):
+        if isinstance(version, str) and VERSION.match(version):
             return version
         raise PrepareFailed(f"could not find the newest version of {name} on npm")
 
