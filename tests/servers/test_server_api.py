@@ -205,6 +205,7 @@ async def test_git_urls_the_build_would_refuse_are_refused_at_create_with_what_t
     unknown_scheme = await _create(client, user, source={"type": "git", "url": "szdx://example.com/repo"})
     not_allowed_here = await _create(client, user, source={"type": "git", "url": "git://example.com/repo"})
     no_host = await _create(client, user, source={"type": "git", "url": "https:///repo"})
+    not_a_url = await _create(client, user, source={"type": "git", "url": "https://[::1/repo"})
     padded_name = await _create(client, user, name=" " * 60 + "n" * 100 + " " * 60)
 
     assert_error(unknown_scheme, 422, "validation_error")
@@ -212,6 +213,7 @@ async def test_git_urls_the_build_would_refuse_are_refused_at_create_with_what_t
         assert_error(not_allowed_here, 422, "invalid_git_source")["message"]
     )
     assert "names no host" in str(assert_error(no_host, 422, "invalid_git_source")["message"])
+    assert "not a valid URL" in str(assert_error(not_a_url, 422, "invalid_git_source")["message"])
     assert_error(padded_name, 422, "validation_error")
 
 

@@ -24,6 +24,7 @@ from mcphost.gateway.invoke import router as invoke_router
 from mcphost.gateway.metadata_router import router as gateway_metadata_router
 from mcphost.jobs.router import router as jobs_router
 from mcphost.orgs.router import router as orgs_router
+from mcphost.pinning.router import router as pins_router
 from mcphost.platform import Platform
 from mcphost.revisions.router import router as revisions_router
 from mcphost.servers.client_config_router import router as client_config_router
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         # Before servers_router, whose /{server_id}/{action} would take /rollback, /webhook and /github.
         revisions_router,
         webhooks_router,
+        pins_router,
         servers_router,
         jobs_router,
         events_router,

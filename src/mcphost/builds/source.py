@@ -67,7 +67,13 @@ class GitSource:
         if not isinstance(url, str) or not url.strip():
             raise PrepareFailed("a git source needs a 'url'")
         url = url.strip()
-        scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in url):
+            raise PrepareFailed("the git URL has control characters in it")
+        try:
+            parts = urlsplit(url)
+            host, scheme, _ = parts.hostname, (parts.scheme.lower() if "://" in url else ""), parts.port
+        except ValueError as exc:  # characters a URL cannot hold, a port that is not a number...
+            raise PrepareFailed(f"the git URL is not a valid URL ({exc})") from None
         allowed = ALWAYS_ALLOWED_SCHEMES | allowed_schemes
         if scheme not in allowed:
             shown = scheme + "://" if scheme else "this form of URL"
@@ -76,7 +82,7 @@ class GitSource:
                 + ", ".join(f"{name}://" for name in sorted(allowed))
                 + " (the builds.allow_git_schemes setting allows http, git and file)"
             )
-        if scheme != "file" and not urlsplit(url).hostname:
+        if scheme != "file" and not host:
             raise PrepareFailed(f"the git URL {display_url(url)} names no host")
         ref = _optional_str(source, "ref")
         if ref is not None and _BAD_REF.search(ref):

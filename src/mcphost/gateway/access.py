@@ -25,6 +25,7 @@ from mcphost.accounts.principal import authenticate
 from mcphost.db.base import utcnow
 from mcphost.errors import AppError, Unauthorized
 from mcphost.models import Isolation, Server, ServerAccessKey, TokenScope, User
+from mcphost.pinning.held import NOTHING_HELD, Held
 from mcphost.security import tokens
 from mcphost.servers.keys import KEY_PREFIX
 from mcphost.servers.permissions import may_use
@@ -52,6 +53,8 @@ class Grant:
     principal: str
     user_id: uuid.UUID | None
     key_id: uuid.UUID | None
+    #: The server's tools, prompts and resources held until an owner approves their changed definitions.
+    held: Held = NOTHING_HELD
 
 
 class Denied(Exception):
@@ -142,7 +145,8 @@ class AccessResolver:
             if self._key_used.get(key.id, 0.0) + LAST_USED_PRECISION_SECONDS < time.monotonic():
                 self._key_used[key.id] = time.monotonic()
                 key.last_used_at = utcnow()
-            return Grant(server.id, server.slug, server.isolation, f"key:{key.id}", key.created_by, key.id)
+            held = Held.of(server.held, server.slug)
+            return Grant(server.id, server.slug, server.isolation, f"key:{key.id}", key.created_by, key.id, held)
 
     async def _by_personal_token(self, slug: str, credential: str) -> Grant:
         async with self.platform.db.session_scope() as session:
@@ -165,7 +169,8 @@ class AccessResolver:
                     "organisation for the member role.",
                 )
             user_id = principal.user_id
-            return Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None)
+            held = Held.of(server.held, server.slug)
+            return Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, held)
 
 
 class RateLimiter:

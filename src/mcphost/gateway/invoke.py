@@ -20,9 +20,10 @@ from mcphost.gateway.app import Gateway
 from mcphost.gateway.relay import call_upstream, encoded, trace_of
 from mcphost.gateway.sessions import StatelessSession
 from mcphost.gateway.upstreams import UpstreamUnavailable, instance_key, running_for
-from mcphost.mcp.jsonrpc import MAX_DEPTH, check_depth
+from mcphost.mcp.jsonrpc import INVALID_PARAMS, MAX_DEPTH, check_depth
 from mcphost.mcp.mux import Exchange
 from mcphost.models import Server
+from mcphost.pinning.held import Held
 from mcphost.servers import service
 from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES
 
@@ -87,7 +88,12 @@ async def invoke_server(
 ) -> InvokeOut:
     """Send one request to a server the principal may see, traced as an invocation; raises Conflict (409) when
     the server is not running. Also used by the console's "try it" forms. Call it outside a transaction."""
-    grant = Grant(server.id, server.slug, server.isolation, f"user:{principal.user_id}", principal.user_id, None)
+    held = Held.of(server.held, server.slug)
+    grant = Grant(server.id, server.slug, server.isolation, f"user:{principal.user_id}", principal.user_id, None, held)
+    refusal = held.refusal(method, params)
+    if refusal is not None:
+        error = {"code": INVALID_PARAMS, "message": refusal, "data": {"reason": "held"}}
+        return InvokeOut(error=error, duration_ms=0.0)
     key = instance_key(grant, None)
     try:
         running = await running_for(gateway.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
@@ -100,7 +106,7 @@ async def invoke_server(
     context = StatelessSession(server.id, grant.principal, key, "2025-11-25", {}, {"name": "mcphost-console"})
     started_at, started = time.time(), time.perf_counter()
     timeout = gateway.settings.request_timeout_seconds
-    answer = await call_upstream(running.mux, Exchange(context, 1), method, params, timeout)
+    answer = await call_upstream(running.mux, Exchange(context, 1), method, params, timeout, held.hiding())
     duration = time.perf_counter() - started
     answer, body = encoded(answer, method)
     sizes = len(orjson.dumps(message)), len(body)

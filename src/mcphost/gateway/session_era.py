@@ -22,7 +22,7 @@ from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.sessions import GENERAL_STREAM, ClientSession
 from mcphost.gateway.upstreams import instance_key, running_for
 from mcphost.mcp.event_stream import parse_event_id
-from mcphost.mcp.jsonrpc import INVALID_REQUEST, ConnectionClosed, InvalidMessage, Message, classify
+from mcphost.mcp.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, ConnectionClosed, InvalidMessage, Message, classify
 from mcphost.mcp.session import LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS
 from mcphost.models import Isolation
 from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES
@@ -194,6 +194,11 @@ class SessionEra:
             uri = params.get("uri") if type(params) is dict else None
             if type(uri) is str:
                 (session.subscriptions.add if method == "resources/subscribe" else session.subscriptions.discard)(uri)
+        refusal = grant.held.refusal(method, message.get("params"))
+        if refusal is not None:
+            body = error_body(INVALID_PARAMS, refusal, "held", message["id"])
+            await respond_json(send, 200, body, cors)
+            return
         try:
             running = await self._bind(grant, session)
         except AppError as exc:
@@ -211,6 +216,7 @@ class SessionEra:
             json_ok=json_ok,
             request_bytes=size,
             extra_headers=cors,
+            transform=grant.held.hiding(),
         )
 
     async def _notification(self, session: ClientSession, message: Message) -> None:

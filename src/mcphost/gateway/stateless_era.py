@@ -35,6 +35,7 @@ from mcphost.gateway.upstreams import instance_key, running_for
 from mcphost.mcp.event_stream import EventStream
 from mcphost.mcp.jsonrpc import (
     INTERNAL_ERROR,
+    INVALID_PARAMS,
     INVALID_REQUEST,
     ConnectionClosed,
     InvalidMessage,
@@ -148,6 +149,10 @@ class StatelessEra:
             await respond_json(send, exc.status, error_response(request_id, exc.error), cors)
             return
         method = document["method"]
+        refusal = grant.held.refusal(method, document.get("params"))
+        if refusal is not None:
+            await respond_json(send, 200, error_response(request_id, JsonRpcError(INVALID_PARAMS, refusal)), cors)
+            return
         message = {**document, "params": upstream_params(document.get("params"))}
         if message["params"] is None:
             del message["params"]
@@ -172,7 +177,7 @@ class StatelessEra:
                 headers=cors,
                 statuses=STATUSES,
                 log_floor=floor,
-                transform=as_stateless_result,
+                transform=grant.held.hiding(as_stateless_result),
             )
             return
         session = StatelessSession(
@@ -194,7 +199,7 @@ class StatelessEra:
             json_ok=accepts_json(headers),
             request_bytes=size,
             extra_headers=cors,
-            transform=as_stateless_result,
+            transform=grant.held.hiding(as_stateless_result),
             statuses=STATUSES,
             log_floor=floor,
         )

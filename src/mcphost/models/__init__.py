@@ -4,6 +4,7 @@ from mcphost.models.catalog import CatalogEntry
 from mcphost.models.invocation import InvocationRecord
 from mcphost.models.job import Job, JobStatus
 from mcphost.models.org import Invitation, Membership, Organization, OrgRole
+from mcphost.models.pin import DefinitionKind, DefinitionPin, PinPolicy
 from mcphost.models.revision import RevisionActor, RevisionReason, ServerRevision
 from mcphost.models.server import DesiredState, Isolation, Server, ServerAccessKey, ServerStatus
 from mcphost.models.server_activity import LogStream, ServerLog, UsageEvent
@@ -14,6 +15,8 @@ from mcphost.models.webhook import DeliveryOutcome, ServerWebhook, WebhookDelive
 __all__ = [
     "ApiToken",
     "CatalogEntry",
+    "DefinitionKind",
+    "DefinitionPin",
     "DeliveryOutcome",
     "DesiredState",
     "Invitation",
@@ -26,6 +29,7 @@ __all__ = [
     "Membership",
     "OrgRole",
     "Organization",
+    "PinPolicy",
     "RevisionActor",
     "RevisionReason",
     "Server",

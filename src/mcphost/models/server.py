@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mcphost.db.base import Base, IdMixin, TimestampMixin, utcnow
 from mcphost.models._types import enum_column
+from mcphost.models.pin import PinPolicy
 
 
 class ServerStatus(enum.StrEnum):
@@ -87,6 +88,11 @@ class Server(IdMixin, TimestampMixin, Base):
     manifest: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     capabilities: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     capabilities_synced_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: What happens when a tool, prompt or resource definition changes (``definition_pins``): pin, warn or off.
+    pin_policy: Mapped[PinPolicy] = mapped_column(enum_column(PinPolicy), default=PinPolicy.PIN, server_default="pin")
+    #: The names held now, by kind ({"tool": [...], "prompt": [...], "resource": [uris]}): what the gateway hides
+    #: and refuses, kept here so that checking a request needs no query of its own.
+    held: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
 
 class ServerAccessKey(IdMixin, Base):

@@ -27,6 +27,7 @@ from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
 from mcphost.mcp.mux import UpstreamMux
 from mcphost.mcp.session import McpSession, ProtocolError
 from mcphost.models import DesiredState, LogStream, Server, ServerStatus
+from mcphost.pinning import service as pinning
 from mcphost.revisions.record import record_resolved
 from mcphost.runtimes.base import BuildPhase, PrepareReporter, RuntimeFailure, reporting
 from mcphost.servers import lifecycle_jobs
@@ -54,6 +55,8 @@ class NodeAgent:
         self.running: dict[uuid.UUID, Running] = {}
         self._locks: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._syncs: dict[uuid.UUID, asyncio.Task[None]] = {}
+        #: list_changed notifications waiting for their sync, relayed once it is recorded.
+        self._deferred: dict[uuid.UUID, list[dict[str, Any]]] = {}
         self.instances = InstancePool(parts, self.logs)
 
     @property
@@ -263,6 +266,8 @@ class NodeAgent:
     async def _go_live(self, server: Server, started: Started, *, usage_data: dict[str, Any]) -> None:
         """The started instance is the one the gateway relays to, watched and pinged from now on."""
         running = started.running
+        # Recorded before the first client can list them: a changed definition is held from the start.
+        await self._record_definitions(server.id, started.capabilities)
         self.running[server.id] = running
         # Said before the status changes, so whoever sees "running" finds the line in the logs too.
         self.say(server.id, f"running ({started.manifest.get('serverInfo', {}).get('name', 'server')})")
@@ -380,11 +385,15 @@ class NodeAgent:
             )
 
     def _on_notification(self, running: Running, mux: UpstreamMux, message: dict[str, Any]) -> None:
-        mux.on_notification(message)
-        if str(message.get("method", "")).endswith("/list_changed") and running.server_id not in self._syncs:
-            self._syncs[running.server_id] = asyncio.create_task(self._resync(running))
+        if not str(message.get("method", "")).endswith("/list_changed"):
+            mux.on_notification(message)
+            return
+        # Clients hear of the change once it is synced and its definitions recorded (a changed one is held by then).
+        self._deferred.setdefault(running.server_id, []).append(message)
+        if running.server_id not in self._syncs:
+            self._syncs[running.server_id] = asyncio.create_task(self._resync(running, mux))
 
-    async def _resync(self, running: Running) -> None:
+    async def _resync(self, running: Running, mux: UpstreamMux) -> None:
         try:
             await asyncio.sleep(0.2)  # a burst of list_changed notifications gives one sync
             if running.session is not None and not running.stopping:
@@ -395,11 +404,26 @@ class NodeAgent:
                         .where(Server.id == running.server_id)
                         .values(capabilities=capabilities, capabilities_synced_at=utcnow())
                     )
+                await self._record_definitions(running.server_id, capabilities)
                 self.say(running.server_id, "capabilities changed; synced")
         except (*_HANDSHAKE_ERRORS,):
             log.warning("capability sync of %s failed", running.slug)
         finally:
             self._syncs.pop(running.server_id, None)
+            for message in self._deferred.pop(running.server_id, []):
+                mux.on_notification(message)
+
+    async def _record_definitions(self, server_id: uuid.UUID, capabilities: dict[str, Any]) -> None:
+        """Compare the declared tools, prompts and resources with the approved ones (``pinning``)."""
+        async with self.parts.db.session_scope() as session:
+            server = await ServerRepository(session).get(server_id, for_update=True)
+            if server is None:
+                return
+            recorded = await pinning.record(session, server, capabilities)
+        if recorded.changed:
+            items = ", ".join(f"{kind} {name}" for kind, name in recorded.changed)
+            held = "held until an owner approves them" if recorded.held else "served (pin policy: warn)"
+            self.say(server_id, f"definitions changed since approved: {items}; {held}")
 
     # -- stopping -------------------------------------------------------------------------------------------------
 

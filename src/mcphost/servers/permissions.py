@@ -9,8 +9,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcphost.accounts.principal import Principal
+from mcphost.errors import Forbidden, NotFound
 from mcphost.events import Event
 from mcphost.models import OrgRole, Server, User
+from mcphost.orgs.access import require_org_role
 from mcphost.orgs.repository import OrgRepository
 
 
@@ -47,6 +50,26 @@ async def who_may_use(session: AsyncSession, users: list[User], server: Server) 
         return role is not None and role.at_least(OrgRole.MEMBER)
 
     return {user.id: allowed(user) for user in users}
+
+
+async def require_owner(session: AsyncSession, principal: Principal, server: Server, doing: str) -> None:
+    """Only the server's owner, an admin of its organisation or an administrator may do this (403 otherwise):
+    rotating its webhook secret, approving its changed definitions."""
+    if principal.is_admin:
+        return
+    if server.org_id is not None:
+        await require_org_role(session, principal, server.org_id, OrgRole.ADMIN)
+    elif server.owner_user_id != principal.user_id:
+        raise Forbidden(f"Only the server's owner can {doing}.", code="insufficient_role")
+
+
+async def may_own(session: AsyncSession, principal: Principal, server: Server) -> bool:
+    """Whether ``require_owner`` lets the principal act as this (visible) server's owner."""
+    try:
+        await require_owner(session, principal, server, "do this")
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 def server_event(kind: str, server: Server, **data: Any) -> Event:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mcphost.api.schemas import DisplayName
-from mcphost.models import DesiredState, Isolation, ServerStatus
+from mcphost.models import DesiredState, Isolation, PinPolicy, ServerStatus
 from mcphost.servers.sources import Source
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -98,6 +98,11 @@ class _ServerFields(BaseModel):
         description="A client session, and its per_user or per_session instance, unused this long is ended. "
         "Null: the platform's default (gateway.session_idle_seconds).",
     )
+    pin_policy: PinPolicy | None = Field(
+        None,
+        description="When a tool, prompt or resource definition changes (or a new one appears): 'pin' holds it "
+        "until an owner approves it (the default), 'warn' records the change and serves it, 'off' does neither.",
+    )
 
     @field_validator("env", "secret_env")
     @classmethod
@@ -176,6 +181,11 @@ class ServerOut(BaseModel):
     idle_seconds: int | None = Field(description="Idle time before a session and its instance end; null: default.")
     evictions: int = Field(
         description="Idle instances ended at the cap to let a new client in, since the server was created."
+    )
+    pin_policy: PinPolicy
+    held: dict[str, list[str]] = Field(
+        description="Tools, prompts and resources held until an owner approves their changed definitions, by kind "
+        "(GET /api/servers/{id}/pins shows the changes)."
     )
     restart_count: int
     revision: int = Field(

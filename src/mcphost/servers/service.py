@@ -22,8 +22,18 @@ from mcphost.catalog import service as catalog
 from mcphost.db.base import utcnow
 from mcphost.db.session import queue_after_commit
 from mcphost.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from mcphost.models import DesiredState, Isolation, OrgRole, RevisionReason, Server, ServerStatus, UsageEvent
+from mcphost.models import (
+    DesiredState,
+    Isolation,
+    OrgRole,
+    PinPolicy,
+    RevisionReason,
+    Server,
+    ServerStatus,
+    UsageEvent,
+)
 from mcphost.orgs.access import require_org_role
+from mcphost.pinning.store import held_names, pins_of
 from mcphost.revisions.record import Trigger, record_revision
 from mcphost.runtimes.base import PrepareFailed
 from mcphost.runtimes.registry import CONTAINER_SOURCES, Runtimes
@@ -130,6 +140,7 @@ async def create_server(
             idle_seconds=data.idle_seconds,
             desired_state=DesiredState.RUNNING if data.start else DesiredState.STOPPED,
             status=ServerStatus.PENDING if data.start else ServerStatus.STOPPED,
+            pin_policy=data.pin_policy or PinPolicy.PIN,
         )
     )
     await record_revision(session, server, Trigger(RevisionReason.CREATE, user_id=principal.user_id))
@@ -254,6 +265,9 @@ async def update_server(
         server.max_instances = changes.max_instances
     if "idle_seconds" in given:
         server.idle_seconds = changes.idle_seconds
+    if "pin_policy" in given and changes.pin_policy is not None:
+        server.pin_policy = changes.pin_policy
+        server.held = held_names(await pins_of(session, server.id), server.pin_policy)
     if runtime_changed:
         server.generation += 1
         server.consecutive_crashes = 0  # a changed configuration deserves a fresh start

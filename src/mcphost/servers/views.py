@@ -33,6 +33,8 @@ def server_out(server: Server, public_url: str) -> ServerOut:
         max_instances=server.max_instances,
         idle_seconds=server.idle_seconds,
         evictions=server.evictions,
+        pin_policy=server.pin_policy,
+        held=dict(server.held or {}),
         restart_count=server.restart_count,
         revision=server.revision,
         warnings=list(server.warnings),

@@ -16,19 +16,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.accounts.principal import Principal
-from mcphost.errors import AppError, BadRequest, Forbidden, NotFound
+from mcphost.errors import AppError, BadRequest, NotFound
 from mcphost.models import (
     DeliveryOutcome,
-    OrgRole,
     RevisionActor,
     RevisionReason,
     Server,
     ServerWebhook,
     WebhookDelivery,
 )
-from mcphost.orgs.access import require_org_role
 from mcphost.revisions.record import Trigger
 from mcphost.servers import service as servers
+from mcphost.servers.permissions import may_own, require_owner
 from mcphost.servers.repository import ServerRepository
 from mcphost.webhooks import github, secrets
 from mcphost.webhooks.repository import DeliveryRepository
@@ -87,29 +86,16 @@ async def rotate(
     """A new webhook secret (the old one stops working at once); only the server's owner, an admin of its
     organisation, or an administrator may."""
     server = await servers.get_visible(session, principal, server_id, for_update=True)
-    await _require_rotate(session, principal, server)
+    await require_owner(session, principal, server, "rotate its webhook secret")
     plaintext = await secrets.issue(session, platform.keys, server)
     webhook = await session.get(ServerWebhook, server.id)
     assert webhook is not None
     return server, webhook, plaintext
 
 
-async def _require_rotate(session: AsyncSession, principal: Principal, server: Server) -> None:
-    if principal.is_admin:
-        return
-    if server.org_id is not None:
-        await require_org_role(session, principal, server.org_id, OrgRole.ADMIN)
-    elif server.owner_user_id != principal.user_id:
-        raise Forbidden("Only the server's owner can rotate its webhook secret.", code="insufficient_role")
-
-
 async def may_rotate(session: AsyncSession, principal: Principal, server: Server) -> bool:
     """Whether ``rotate`` would let the principal make a new secret for this (visible) server."""
-    try:
-        await _require_rotate(session, principal, server)
-    except (Forbidden, NotFound):
-        return False
-    return True
+    return await may_own(session, principal, server)
 
 
 async def deliveries(

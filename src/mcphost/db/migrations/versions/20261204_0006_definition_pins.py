@@ -1,0 +1,72 @@
+"""definition pins: the approved and current definitions of servers' tools, prompts and resources, the pin policy and
+the names held now
+
+Existing servers get the policy pin; their definitions at the next sync become the approved baseline.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-04 21:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from mcphost.db.base import JSONType, UTCDateTime
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("servers", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "pin_policy",
+                sa.Enum("pin", "warn", "off", name="pinpolicy", native_enum=False, length=32),
+                nullable=False,
+                server_default="pin",
+            )
+        )
+        batch_op.add_column(sa.Column("held", JSONType, nullable=False, server_default="{}"))
+    op.create_table(
+        "definition_pins",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("server_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("tool", "prompt", "resource", name="definitionkind", native_enum=False, length=32),
+            nullable=False,
+        ),
+        sa.Column("name", sa.String(length=1000), nullable=False),
+        sa.Column("approved_digest", sa.String(length=64), nullable=True),
+        sa.Column("approved_definition", JSONType, nullable=True),
+        sa.Column("approved_at", UTCDateTime(), nullable=True),
+        sa.Column("approved_by", sa.Uuid(), nullable=True),
+        sa.Column("current_digest", sa.String(length=64), nullable=True),
+        sa.Column("current_definition", JSONType, nullable=True),
+        sa.Column("first_seen_at", UTCDateTime(), nullable=False),
+        sa.Column("changed_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["approved_by"], ["users.id"], name=op.f("fk_definition_pins_approved_by_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["server_id"], ["servers.id"], name=op.f("fk_definition_pins_server_id_servers"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_definition_pins")),
+        sa.UniqueConstraint("server_id", "kind", "name", name="uq_definition_pins_item"),
+    )
+    with op.batch_alter_table("definition_pins", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_definition_pins_server_id"), ["server_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("definition_pins", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_definition_pins_server_id"))
+    op.drop_table("definition_pins")
+    with op.batch_alter_table("servers", schema=None) as batch_op:
+        batch_op.drop_column("held")
+        batch_op.drop_column("pin_policy")
