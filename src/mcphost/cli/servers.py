@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mcphost.cli import server_calls, server_deploy, server_keys, server_revisions, server_webhook
+from mcphost.cli import server_calls, server_deploy, server_keys, server_pins, server_revisions, server_webhook
 from mcphost.cli.follow import DEFAULT_TIMEOUT, TimeoutOption, WaitFailed, WaitOption, format_log_line
 from mcphost.cli.output import (
     JsonOption,
@@ -36,6 +36,8 @@ app.command("create")(server_deploy.create)
 app.add_typer(server_keys.app, name="keys")
 app.command("revisions")(server_revisions.revisions)
 app.command("rollback")(server_revisions.rollback)
+app.command("pins")(server_pins.pins)
+app.command("approve")(server_pins.approve)
 app.add_typer(server_webhook.app, name="webhook")
 
 ServerArg = Annotated[str, typer.Argument(help="The server's id or slug.", show_default=False)]

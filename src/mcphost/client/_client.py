@@ -192,6 +192,14 @@ class MCPHostClient:
         body = {"revision": revision}
         return dict(await self.request("POST", f"/api/servers/{server_id}/rollback", json=body))
 
+    async def list_pins(self, server_id: str) -> dict[str, Any]:
+        """The server's tools, prompts and resources as approved and as declared: ``{"policy", "held", "items"}``."""
+        return dict(await self.request("GET", f"/api/servers/{server_id}/pins"))
+
+    async def approve_pins(self, server_id: str, names: list[str] | None = None) -> dict[str, Any]:
+        """Approve held changes (those named, else all): ``{"approved", "held"}``."""
+        return dict(await self.request("POST", f"/api/servers/{server_id}/pins/approve", json={"names": names}))
+
     async def get_webhook(self, server_id: str) -> dict[str, Any]:
         """The server's webhook URLs and whether it has a secret (never the secret)."""
         return dict(await self.request("GET", f"/api/servers/{server_id}/webhook"))

@@ -40,7 +40,7 @@ from mcphost.runtimes.registry import CONTAINER_SOURCES, Runtimes
 from mcphost.security.keys import KeyRing
 from mcphost.servers import keys, lifecycle_jobs
 from mcphost.servers.catalog_resolution import resolve
-from mcphost.servers.permissions import may_use
+from mcphost.servers.permissions import may_use, require_owner
 from mcphost.servers.permissions import server_event as server_event
 from mcphost.servers.repository import ServerRepository
 from mcphost.servers.schemas import RedeployOptions, Resources, ServerCreate, ServerUpdate
@@ -265,7 +265,9 @@ async def update_server(
         server.max_instances = changes.max_instances
     if "idle_seconds" in given:
         server.idle_seconds = changes.idle_seconds
-    if "pin_policy" in given and changes.pin_policy is not None:
+    if "pin_policy" in given and changes.pin_policy is not None and changes.pin_policy is not server.pin_policy:
+        # Whoever may approve held definitions may stop holding them; members may not.
+        await require_owner(session, principal, server, "change its pin policy")
         server.pin_policy = changes.pin_policy
         server.held = held_names(await pins_of(session, server.id), server.pin_policy)
     if runtime_changed:
