@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mcphost.cli.output import JsonOption, UrlOption, console, esc, print_json, run_api, short_time
+from mcphost.pinning.definitions import differences
 
 if TYPE_CHECKING:
     from mcphost.client import MCPHostClient
@@ -69,17 +70,3 @@ def approve(
     still = [name for held in answer["held"].values() for name in held]
     if still:
         typer.echo(f"still held: {', '.join(still)}")
-
-
-def differences(approved: dict[str, Any] | None, current: dict[str, Any] | None) -> list[str]:
-    """The fields that differ, one ``- field: old`` / ``+ field: new`` pair each (a new item: ``+`` only)."""
-    import json
-
-    if approved is None:
-        return ["new: never approved", *(f"+ {key}: {json.dumps(value)}" for key, value in (current or {}).items())]
-    lines = []
-    for key in sorted(set(approved) | set(current or {})):
-        before, after = approved.get(key), (current or {}).get(key)
-        if before != after:
-            lines += [f"- {key}: {json.dumps(before)}", f"+ {key}: {json.dumps(after)}"]
-    return lines

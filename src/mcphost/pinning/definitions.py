@@ -40,3 +40,15 @@ def declared(capabilities: dict[str, Any]) -> dict[tuple[DefinitionKind, str], d
             if isinstance(item, dict) and isinstance(item.get(key), str):
                 found[kind, item[key]] = definition(kind, item)
     return found
+
+
+def differences(approved: dict[str, Any] | None, current: dict[str, Any] | None) -> list[str]:
+    """The fields that differ, one ``- field: old`` / ``+ field: new`` pair each (a new item: ``+`` only)."""
+    if approved is None:
+        return ["new: never approved", *(f"+ {key}: {json.dumps(value)}" for key, value in (current or {}).items())]
+    lines = []
+    for key in sorted(set(approved) | set(current or {})):
+        before, after = approved.get(key), (current or {}).get(key)
+        if before != after:
+            lines += [f"- {key}: {json.dumps(before)}", f"+ {key}: {json.dumps(after)}"]
+    return lines

@@ -23,6 +23,7 @@ from mcphost.ui.routes import (
     public,
     server,
     server_observe,
+    server_pins,
     server_revisions,
     server_settings,
 )
@@ -37,6 +38,7 @@ CONSOLE_ROUTERS = (
     server.router,
     server_settings.router,
     server_revisions.router,
+    server_pins.router,
     server_observe.router,
     orgs.router,
     profile.router,
