@@ -29,11 +29,6 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path / "home", database_url, **PROCESS)
 
 
-@pytest.fixture
-async def admin(client: httpx.AsyncClient) -> Account:
-    return await sign_up(client, "admin@example.com")
-
-
 async def _hosted(client: httpx.AsyncClient, admin: Account, **body: Any) -> dict[str, Any]:
     source = {"type": "command", "command": [sys.executable, str(FIXTURE)]}
     created = await client.post("/api/servers", json={"name": "pinned", "source": source} | body, headers=admin.headers)
@@ -121,13 +116,13 @@ async def test_a_new_tool_is_held_and_other_people_cannot_approve(client: httpx.
     )
     held = await eventually(
         lambda: client.get(f"/api/servers/{server['id']}", headers=admin.headers),
-        lambda r: r.json()["held"] == {"tool": ["extra_0"]},
+        lambda r: (r.json()["held"], r.json()["status"]) == ({"tool": ["extra_0"]}, "running"),
         timeout=60,
         what="the new tool held",
     )
     by_stranger = await client.post(f"/api/servers/{server['id']}/pins/approve", json={}, headers=stranger.headers)
 
-    assert held.json()["status"] == "running"
+    assert held.json()["revision"] == 2  # redeployed without downtime, the new tool held from its first answer
     assert_error(by_stranger, 404, "not_found")
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from mcphost.settings import Settings
 from tests.conftest import make_settings
-from tests.servers.hosting import QUICK, deploy, status_of
-from tests.support.accounts import Account, assert_error, sign_up
+from tests.pinning.orgs import org_server, team
+from tests.servers.hosting import QUICK
+from tests.support.accounts import assert_error
 from tests.support.waiting import eventually
 
 
@@ -21,36 +22,28 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path / "home", database_url, **QUICK)
 
 
-async def _org_server_with_a_held_tool(
-    client: httpx.AsyncClient, owner: Account, member: Account, viewer: Account
-) -> tuple[dict[str, Any], str]:
-    org = (await client.post("/api/orgs", json={"name": "Team"}, headers=owner.headers)).json()
-    for who, role in ((member, "member"), (viewer, "viewer")):
-        added = await client.post(
-            f"/api/orgs/{org['id']}/members", json={"email": who.email, "role": role}, headers=owner.headers
-        )
-        assert added.status_code == 201, added.text
-    server = await deploy(client, owner, org_id=org["id"])
-    await status_of(client, owner, server["id"], "running")
+async def _org_server_with_a_held_tool(client: httpx.AsyncClient) -> tuple[dict[str, Any], dict[str, Any], str]:
+    people = await team(client)
+    server = await org_server(client, people)
     grown = await client.post(
         f"/api/servers/{server['id']}/invoke",
         json={"method": "tools/call", "params": {"name": "grow"}},
-        headers=member.headers,
+        headers=people["member"].headers,
     )
     assert grown.status_code == 200, grown.text
     answer = await eventually(
-        lambda: client.get(f"/api/servers/{server['id']}", headers=owner.headers),
+        lambda: client.get(f"/api/servers/{server['id']}", headers=people["owner"].headers),
         lambda r: bool(r.json()["held"]),
         what="the grown tool held",
     )
-    return server, answer.json()["held"]["tool"][0]
+    return people, server, answer.json()["held"]["tool"][0]
 
 
 async def test_members_see_held_changes_but_only_owners_and_org_admins_approve_or_stop_pinning(
     client: httpx.AsyncClient,
 ) -> None:
-    owner, member, viewer = [await sign_up(client, f"{who}@example.com") for who in ("owner", "member", "viewer")]
-    server, name = await _org_server_with_a_held_tool(client, owner, member, viewer)
+    people, server, name = await _org_server_with_a_held_tool(client)
+    owner, member, viewer = people["owner"], people["member"], people["viewer"]
     pins = f"/api/servers/{server['id']}/pins"
 
     seen = await client.get(pins, headers=viewer.headers)
@@ -77,8 +70,8 @@ async def test_members_see_held_changes_but_only_owners_and_org_admins_approve_o
 async def test_turning_pinning_off_releases_held_items_and_turning_it_on_holds_them_again(
     client: httpx.AsyncClient,
 ) -> None:
-    owner, member, viewer = [await sign_up(client, f"{who}@example.com") for who in ("owner", "member", "viewer")]
-    server, name = await _org_server_with_a_held_tool(client, owner, member, viewer)
+    people, server, name = await _org_server_with_a_held_tool(client)
+    owner = people["owner"]
     path = f"/api/servers/{server['id']}"
 
     off = await client.patch(path, json={"pin_policy": "off"}, headers=owner.headers)

@@ -21,13 +21,14 @@ ServerArg = Annotated[str, typer.Argument(help="The server's id or slug.", show_
 
 
 def tools(server: ServerArg, url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """The tools a server offers (as of its last start or list change)."""
+    """The tools a server offers (as of its last start or list change), and which are withheld from clients: held
+    (changed, waiting for approval), disabled, or for a role and above."""
 
-    async def fetch(client: MCPHostClient) -> list[dict[str, Any]]:
+    async def fetch(client: MCPHostClient) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         found = await client.resolve_server(server)
-        return list((await client.capabilities(found["id"]))["tools"])
+        return found, list((await client.capabilities(found["id"]))["tools"])
 
-    found_tools = run_api(fetch, url)
+    found, found_tools = run_api(fetch, url)
     if as_json:
         print_json(found_tools)
         return
@@ -36,13 +37,24 @@ def tools(server: ServerArg, url: UrlOption = None, as_json: JsonOption = False)
         return
     from rich.table import Table
 
-    table = Table("TOOL", "ARGUMENTS", "DESCRIPTION", box=None)
+    held = set(found.get("held", {}).get("tool", []))
+    rules = found.get("tool_rules") or {"disabled": [], "min_role": {}}
+
+    def access(name: str) -> str:
+        if name in held:
+            return "[red]held[/]"
+        if name in rules["disabled"]:
+            return "[dim]disabled[/]"
+        return f"{rules['min_role'][name]}+" if name in rules["min_role"] else ""
+
+    table = Table("TOOL", "ARGUMENTS", "DESCRIPTION", "ACCESS", box=None)
     for tool in found_tools:
         schema = tool.get("inputSchema") or {}
         required = set(schema.get("required") or [])
         arguments = [f"{name}{'' if name in required else '?'}" for name in (schema.get("properties") or {})]
         description = (tool.get("description") or "").strip().splitlines()
-        table.add_row(esc(tool["name"]), esc(", ".join(arguments)), esc(description[0] if description else ""))
+        summary = esc(description[0] if description else "")
+        table.add_row(esc(tool["name"]), esc(", ".join(arguments)), summary, access(tool["name"]))
     console().print(table)
 
 

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mcphost.cli import server_calls, server_deploy, server_keys, server_pins, server_revisions, server_webhook
+from mcphost.cli import (
+    server_calls,
+    server_deploy,
+    server_keys,
+    server_pins,
+    server_revisions,
+    server_tools,
+    server_webhook,
+)
 from mcphost.cli.follow import DEFAULT_TIMEOUT, TimeoutOption, WaitFailed, WaitOption, format_log_line
 from mcphost.cli.output import (
     JsonOption,
@@ -29,7 +37,7 @@ if TYPE_CHECKING:
     from mcphost.client._client import ServerAction
 
 app = typer.Typer(help="Deployed MCP servers: lifecycle, logs, tools and calls.", no_args_is_help=True)
-app.command("tools")(server_calls.tools)
+app.add_typer(server_tools.app, name="tools")
 app.command("call")(server_calls.call)
 app.command("deploy")(server_deploy.deploy)
 app.command("create")(server_deploy.create)

@@ -153,6 +153,10 @@ class MCPHostClient:
         body = {"name": name, "source": source, **fields}
         return dict(await self.request("POST", "/api/servers", json=body))
 
+    async def update_server(self, server_id: str, **changes: Any) -> dict[str, Any]:
+        """Change the server's settings (``PATCH``: fields left out stay as they are); the server as it is now."""
+        return dict(await self.request("PATCH", f"/api/servers/{server_id}", json=changes))
+
     async def server_action(
         self, server_id: str, action: ServerAction, options: dict[str, bool] | None = None
     ) -> dict[str, Any]:

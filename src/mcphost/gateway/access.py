@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from mcphost.accounts.principal import authenticate
 from mcphost.db.base import utcnow
 from mcphost.errors import AppError, Unauthorized
+from mcphost.gateway.withheld import NOTHING_WITHHELD, Withheld, withheld_for
 from mcphost.models import Isolation, Server, ServerAccessKey, TokenScope, User
-from mcphost.pinning.held import NOTHING_HELD, Held
 from mcphost.security import tokens
 from mcphost.servers.keys import KEY_PREFIX
 from mcphost.servers.permissions import may_use
@@ -53,8 +53,8 @@ class Grant:
     principal: str
     user_id: uuid.UUID | None
     key_id: uuid.UUID | None
-    #: The server's tools, prompts and resources held until an owner approves their changed definitions.
-    held: Held = NOTHING_HELD
+    #: What the caller may not see or use: held definitions, disabled tools, tools kept for a higher role.
+    withheld: Withheld = NOTHING_WITHHELD
 
 
 class Denied(Exception):
@@ -145,8 +145,8 @@ class AccessResolver:
             if self._key_used.get(key.id, 0.0) + LAST_USED_PRECISION_SECONDS < time.monotonic():
                 self._key_used[key.id] = time.monotonic()
                 key.last_used_at = utcnow()
-            held = Held.of(server.held, server.slug)
-            return Grant(server.id, server.slug, server.isolation, f"key:{key.id}", key.created_by, key.id, held)
+            withheld = await withheld_for(session, server, creator, admin=creator.is_admin)
+            return Grant(server.id, server.slug, server.isolation, f"key:{key.id}", key.created_by, key.id, withheld)
 
     async def _by_personal_token(self, slug: str, credential: str) -> Grant:
         async with self.platform.db.session_scope() as session:
@@ -169,8 +169,8 @@ class AccessResolver:
                     "organisation for the member role.",
                 )
             user_id = principal.user_id
-            held = Held.of(server.held, server.slug)
-            return Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, held)
+            withheld = await withheld_for(session, server, principal.user, admin=principal.is_admin)
+            return Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, withheld)
 
 
 class RateLimiter:

@@ -20,10 +20,10 @@ from mcphost.gateway.app import Gateway
 from mcphost.gateway.relay import call_upstream, encoded, trace_of
 from mcphost.gateway.sessions import StatelessSession
 from mcphost.gateway.upstreams import UpstreamUnavailable, instance_key, running_for
+from mcphost.gateway.withheld import Withheld, withheld_for
 from mcphost.mcp.jsonrpc import INVALID_PARAMS, MAX_DEPTH, check_depth
 from mcphost.mcp.mux import Exchange
 from mcphost.models import Server
-from mcphost.pinning.held import Held
 from mcphost.servers import service
 from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES
 
@@ -79,20 +79,26 @@ async def invoke(
     """Answers 200 with the server's result or its JSON-RPC error; 409 when the server is not running; 403 for
     viewers of the server's organisation (viewers read, members invoke)."""
     server = await service.get_invocable(session, principal, server_id)
+    withheld = await withheld_for(session, server, principal.user, admin=principal.is_admin)
     await session.commit()  # nothing to write: end the transaction before waiting on the server
-    return await invoke_server(request.app.state.gateway, server, principal, body.method, body.params)
+    return await invoke_server(request.app.state.gateway, server, principal, withheld, body.method, body.params)
 
 
 async def invoke_server(
-    gateway: Gateway, server: Server, principal: Principal, method: str, params: dict[str, Any] | None
+    gateway: Gateway,
+    server: Server,
+    principal: Principal,
+    withheld: Withheld,
+    method: str,
+    params: dict[str, Any] | None,
 ) -> InvokeOut:
     """Send one request to a server the principal may see, traced as an invocation; raises Conflict (409) when
     the server is not running. Also used by the console's "try it" forms. Call it outside a transaction."""
-    held = Held.of(server.held, server.slug)
-    grant = Grant(server.id, server.slug, server.isolation, f"user:{principal.user_id}", principal.user_id, None, held)
-    refusal = held.refusal(method, params)
+    user_id = principal.user_id
+    grant = Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, withheld)
+    refusal = withheld.refusal(method, params)
     if refusal is not None:
-        error = {"code": INVALID_PARAMS, "message": refusal, "data": {"reason": "held"}}
+        error = {"code": INVALID_PARAMS, "message": refusal[0], "data": {"reason": refusal[1]}}
         return InvokeOut(error=error, duration_ms=0.0)
     key = instance_key(grant, None)
     try:
@@ -106,7 +112,7 @@ async def invoke_server(
     context = StatelessSession(server.id, grant.principal, key, "2025-11-25", {}, {"name": "mcphost-console"})
     started_at, started = time.time(), time.perf_counter()
     timeout = gateway.settings.request_timeout_seconds
-    answer = await call_upstream(running.mux, Exchange(context, 1), method, params, timeout, held.hiding())
+    answer = await call_upstream(running.mux, Exchange(context, 1), method, params, timeout, withheld.hiding())
     duration = time.perf_counter() - started
     answer, body = encoded(answer, method)
     sizes = len(orjson.dumps(message)), len(body)

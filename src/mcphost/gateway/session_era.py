@@ -194,9 +194,9 @@ class SessionEra:
             uri = params.get("uri") if type(params) is dict else None
             if type(uri) is str:
                 (session.subscriptions.add if method == "resources/subscribe" else session.subscriptions.discard)(uri)
-        refusal = grant.held.refusal(method, message.get("params"))
+        refusal = grant.withheld.refusal(method, message.get("params"))
         if refusal is not None:
-            body = error_body(INVALID_PARAMS, refusal, "held", message["id"])
+            body = error_body(INVALID_PARAMS, *refusal, message["id"])
             await respond_json(send, 200, body, cors)
             return
         try:
@@ -216,7 +216,7 @@ class SessionEra:
             json_ok=json_ok,
             request_bytes=size,
             extra_headers=cors,
-            transform=grant.held.hiding(),
+            transform=grant.withheld.hiding(),
         )
 
     async def _notification(self, session: ClientSession, message: Message) -> None:

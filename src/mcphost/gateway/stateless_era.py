@@ -149,9 +149,10 @@ class StatelessEra:
             await respond_json(send, exc.status, error_response(request_id, exc.error), cors)
             return
         method = document["method"]
-        refusal = grant.held.refusal(method, document.get("params"))
+        refusal = grant.withheld.refusal(method, document.get("params"))
         if refusal is not None:
-            await respond_json(send, 200, error_response(request_id, JsonRpcError(INVALID_PARAMS, refusal)), cors)
+            error = JsonRpcError(INVALID_PARAMS, refusal[0], {"reason": refusal[1]})
+            await respond_json(send, 200, error_response(request_id, error), cors)
             return
         message = {**document, "params": upstream_params(document.get("params"))}
         if message["params"] is None:
@@ -177,7 +178,7 @@ class StatelessEra:
                 headers=cors,
                 statuses=STATUSES,
                 log_floor=floor,
-                transform=grant.held.hiding(as_stateless_result),
+                transform=grant.withheld.hiding(as_stateless_result),
             )
             return
         session = StatelessSession(
@@ -199,7 +200,7 @@ class StatelessEra:
             json_ok=accepts_json(headers),
             request_bytes=size,
             extra_headers=cors,
-            transform=grant.held.hiding(as_stateless_result),
+            transform=grant.withheld.hiding(as_stateless_result),
             statuses=STATUSES,
             log_floor=floor,
         )

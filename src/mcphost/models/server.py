@@ -93,6 +93,9 @@ class Server(IdMixin, TimestampMixin, Base):
     #: The names held now, by kind ({"tool": [...], "prompt": [...], "resource": [uris]}): what the gateway hides
     #: and refuses, kept here so that checking a request needs no query of its own.
     held: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    #: Tools the owner disabled ({"disabled": [names]}) or keeps for a role and above in the organisation
+    #: ({"min_role": {name: "admin"}}); the gateway hides and refuses them (``gateway/withheld.py``).
+    tool_rules: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
 
 class ServerAccessKey(IdMixin, Base):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from mcphost.api.schemas import DisplayName
 from mcphost.models import DesiredState, Isolation, PinPolicy, ServerStatus
@@ -72,6 +72,28 @@ class Resources(BaseModel):
 ConfigValue = str | int | float | bool
 
 
+ToolName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class ToolRules(BaseModel):
+    """Which tools the gateway hides and refuses: disabled for everyone, or kept for a role and above in the
+    server's organisation (members, admins or owners). Administrators of the instance are never refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    disabled: list[ToolName] = Field(default_factory=list, max_length=1000, description="Tools nobody may see or call.")
+    min_role: dict[ToolName, Literal["member", "admin", "owner"]] = Field(
+        default_factory=dict,
+        max_length=1000,
+        description="Organisation servers: the least role that may see and call each tool (viewers never call).",
+    )
+
+    @field_validator("disabled")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return sorted(set(value))
+
+
 class _ServerFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -97,6 +119,9 @@ class _ServerFields(BaseModel):
         le=MAX_IDLE_SECONDS,
         description="A client session, and its per_user or per_session instance, unused this long is ended. "
         "Null: the platform's default (gateway.session_idle_seconds).",
+    )
+    tool_rules: ToolRules | None = Field(
+        None, description="Tools disabled, or kept for a role in the organisation (changed by owners and org admins)."
     )
     pin_policy: PinPolicy | None = Field(
         None,
@@ -183,6 +208,7 @@ class ServerOut(BaseModel):
         description="Idle instances ended at the cap to let a new client in, since the server was created."
     )
     pin_policy: PinPolicy
+    tool_rules: ToolRules
     held: dict[str, list[str]] = Field(
         description="Tools, prompts and resources held until an owner approves their changed definitions, by kind "
         "(GET /api/servers/{id}/pins shows the changes)."

@@ -43,7 +43,7 @@ from mcphost.servers.catalog_resolution import resolve
 from mcphost.servers.permissions import may_use, require_owner
 from mcphost.servers.permissions import server_event as server_event
 from mcphost.servers.repository import ServerRepository
-from mcphost.servers.schemas import RedeployOptions, Resources, ServerCreate, ServerUpdate
+from mcphost.servers.schemas import RedeployOptions, Resources, ServerCreate, ServerUpdate, ToolRules
 from mcphost.servers.source_secrets import sealed
 from mcphost.settings import Settings
 from mcphost.webhooks import secrets as webhook_secrets
@@ -265,6 +265,16 @@ async def update_server(
         server.max_instances = changes.max_instances
     if "idle_seconds" in given:
         server.idle_seconds = changes.idle_seconds
+    if "tool_rules" in given and changes.tool_rules is not None:
+        rules = changes.tool_rules.model_dump()
+        if rules != ToolRules.model_validate(server.tool_rules or {}).model_dump():
+            await require_owner(session, principal, server, "change which tools it offers")
+            if rules["min_role"] and server.org_id is None:
+                raise ValidationFailed(
+                    "tool_rules.min_role applies to servers of an organisation; a personal server's tools are its "
+                    "owner's. Disable a tool instead."
+                )
+            server.tool_rules = rules
     if "pin_policy" in given and changes.pin_policy is not None and changes.pin_policy is not server.pin_policy:
         # Whoever may approve held definitions may stop holding them; members may not.
         await require_owner(session, principal, server, "change its pin policy")

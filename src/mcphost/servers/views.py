@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mcphost.models import Server
-from mcphost.servers.schemas import Resources, ServerOut
+from mcphost.servers.schemas import Resources, ServerOut, ToolRules
 from mcphost.servers.source_secrets import masked
 
 
@@ -34,6 +34,7 @@ def server_out(server: Server, public_url: str) -> ServerOut:
         idle_seconds=server.idle_seconds,
         evictions=server.evictions,
         pin_policy=server.pin_policy,
+        tool_rules=ToolRules.model_validate(server.tool_rules or {}),
         held=dict(server.held or {}),
         restart_count=server.restart_count,
         revision=server.revision,

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from mcphost.api.deps import PlatformDep, SessionDep
 from mcphost.errors import AppError, ValidationFailed
 from mcphost.gateway.invoke import invoke_server
+from mcphost.gateway.withheld import withheld_for
 from mcphost.models import Server, ServerStatus
 from mcphost.servers import keys, service, usage
 from mcphost.servers.client_config import KEY_PLACEHOLDER, ClientSnippet, client_config
@@ -160,10 +161,11 @@ async def call_tool(request: Request, server_id: uuid.UUID, principal: ConsoleUs
         arguments = arguments_from(fields_for(tool.get("inputSchema")), form)
     except FieldProblem as exc:
         return _call_problem(request, f"{exc.name}: {exc.message}.", 422)
+    withheld = await withheld_for(session, server, principal.user, admin=principal.is_admin)
     await session.commit()  # nothing to write: end the transaction before waiting on the server
     try:
         answer = await invoke_server(
-            request.app.state.gateway, server, principal, "tools/call", {"name": name, "arguments": arguments}
+            request.app.state.gateway, server, principal, withheld, "tools/call", {"name": name, "arguments": arguments}
         )
     except AppError as exc:
         message = exc.message

@@ -1,5 +1,5 @@
-"""definition pins: the approved and current definitions of servers' tools, prompts and resources, the pin policy and
-the names held now
+"""definition pins: the approved and current definitions of servers' tools, prompts and resources, the pin policy, the
+names held now, and the owner's tool rules (disabled tools, tools kept for a role)
 
 Existing servers get the policy pin; their definitions at the next sync become the approved baseline.
 
@@ -32,6 +32,7 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("held", JSONType, nullable=False, server_default="{}"))
+        batch_op.add_column(sa.Column("tool_rules", JSONType, nullable=False, server_default="{}"))
     op.create_table(
         "definition_pins",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
@@ -68,5 +69,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_definition_pins_server_id"))
     op.drop_table("definition_pins")
     with op.batch_alter_table("servers", schema=None) as batch_op:
+        batch_op.drop_column("tool_rules")
         batch_op.drop_column("held")
         batch_op.drop_column("pin_policy")
