@@ -1,5 +1,5 @@
 """The pins tab: a tool the server added after its first sync is held, shown with what is new, and approved with
-its button; the policy can be changed by the owner."""
+its button; the policy can be changed by the owner. The tools tab: an owner disables a tool."""
 
 from __future__ import annotations
 
@@ -34,3 +34,18 @@ async def test_a_held_tool_is_shown_with_its_change_and_approved(page: Page, con
     await page.get_by_label("Policy").select_option("warn")
     await page.get_by_role("button", name="Save policy").click()
     await expect(page.get_by_role("status")).to_contain_text("Pin policy: warn")
+
+
+async def test_an_owner_disables_a_tool_on_the_tools_tab(page: Page, console: Console) -> None:
+    hosted = hosted_server(console, "rules")
+    await open_tab(page, hosted, "tools")
+
+    card = page.locator("article.tool", has=page.get_by_role("heading", name="crash"))
+    await card.get_by_label("Who may use it").select_option("disabled")
+    await card.get_by_role("button", name="Save").click()
+
+    await expect(card.get_by_role("status")).to_contain_text("Saved: disabled")
+    with console.api(hosted.token) as api:
+        assert api.get(f"/api/servers/{hosted.id}").json()["tool_rules"]["disabled"] == ["crash"]
+    refused = hosted.call("crash")
+    assert refused["error"]["data"] == {"reason": "disabled"}

@@ -23,7 +23,8 @@ from mcphost.gateway.withheld import withheld_for
 from mcphost.models import Server, ServerStatus
 from mcphost.servers import keys, service, usage
 from mcphost.servers.client_config import KEY_PLACEHOLDER, ClientSnippet, client_config
-from mcphost.servers.schemas import AccessKeyCreate
+from mcphost.servers.permissions import may_own
+from mcphost.servers.schemas import AccessKeyCreate, ServerUpdate, ToolRules
 from mcphost.servers.views import endpoint_url
 from mcphost.ui.routing import ConsoleRoute, ConsoleUser
 from mcphost.ui.templating import render
@@ -111,8 +112,31 @@ async def tools(request: Request, server_id: uuid.UUID, principal: ConsoleUser, 
         "resource_templates": capabilities.get("resource_templates", []),
         "prompts": capabilities.get("prompts", []),
         "may_invoke": await service.may_invoke(session, principal, server),
+        "may_decide": await may_own(session, principal, server),
     }
     return render(request, "server/tools.html", context)
+
+
+@router.post("/servers/{server_id}/tools/access")
+async def tool_access(
+    request: Request, server_id: uuid.UUID, principal: ConsoleUser, session: SessionDep, platform: PlatformDep
+) -> Response:
+    """Change who may see and call one tool (owners and organisation admins), through the servers service."""
+    form = await request.form()
+    name, access, index = str(form.get("tool") or ""), str(form.get("access") or ""), str(form.get("index") or "0")
+    server = await service.get_visible(session, principal, server_id)
+    tool = next((tool for tool in _tools(server) if tool.get("name") == name), None)
+    if tool is None or access not in ("everyone", "member", "admin", "owner", "disabled") or not index.isdigit():
+        raise ValidationFailed("Choose one of the server's tools and who may use it; reload the page.")
+    rules = ToolRules.model_validate(server.tool_rules or {})
+    disabled = [other for other in rules.disabled if other != name] + ([name] if access == "disabled" else [])
+    min_role = {other: role for other, role in rules.min_role.items() if other != name}
+    if access in ("member", "admin", "owner"):
+        min_role[name] = access  # type: ignore[assignment]
+    changes = ServerUpdate(tool_rules=ToolRules(disabled=disabled, min_role=min_role))
+    server = await service.update_server(session, platform, principal, server_id, changes)
+    context = {"server": server, "tool": tool, "t": int(index), "may_decide": True, "saved": True}
+    return render(request, "server/tool_access.html", context)
 
 
 def result_parts(result: dict[str, Any]) -> list[dict[str, Any]]:
