@@ -24,6 +24,7 @@ from mcphost.jobs.worker import JobWorker
 from mcphost.observability.metrics import Metrics
 from mcphost.observability.traces import TraceRecorder
 from mcphost.runtimes.registry import Runtimes
+from mcphost.secretstore import SecretStore, secret_store_for
 from mcphost.security.keys import KeyRing
 from mcphost.servers.agent import NodeAgent
 from mcphost.servers.lifecycle_jobs import node_queue
@@ -46,6 +47,7 @@ class Platform:
     services: ServiceManager = field(default_factory=ServiceManager)
     agent: NodeAgent | None = None
     traces: TraceRecorder = field(init=False)
+    secret_store: SecretStore = field(init=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Platform:
@@ -56,7 +58,9 @@ class Platform:
             settings=settings, keys=KeyRing(load_secret_key(settings)), db=db, bus=bus, runtimes=Runtimes(settings)
         )
         db.after_commit = platform._after_commit
+        platform.secret_store = secret_store_for(settings.secrets, platform.keys)
         platform.traces = TraceRecorder(db, settings.traces, platform.metrics)
+        platform.traces.redact_secrets_with(platform.secret_store.read)
         return platform
 
     async def _after_commit(self, events: Sequence[Event]) -> None:

@@ -38,7 +38,6 @@ from mcphost.gateway.stateless_era import StatelessEra
 from mcphost.mcp.jsonrpc import INTERNAL_ERROR, InvalidMessage, parse
 from mcphost.mcp.session import SUPPORTED_PROTOCOL_VERSIONS
 from mcphost.observability.context import request_id
-from mcphost.servers.service import secret_context
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -67,10 +66,6 @@ class Gateway:
         )
         self.origins = origins.OriginPolicy(platform.settings.effective_public_url, settings)
         self.session_era = SessionEra(platform, self.sessions, settings)
-        keys = platform.keys
-        platform.traces.redact_secrets_with(
-            lambda server_id, name, sealed: keys.secrets.decrypt(sealed, secret_context(server_id, name))
-        )
         self.stateless_era = StatelessEra(platform, settings)
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -20,7 +20,7 @@ import logging
 import math
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -30,6 +30,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcphost.db.session import Database
+from mcphost.errors import AppError
 from mcphost.models import InvocationRecord, Server, ServerAccessKey, User
 from mcphost.observability.metrics import Metrics
 from mcphost.observability.payloads import KnownSecrets, capped, clean_text, is_secret_name
@@ -47,7 +48,7 @@ MAX_MESSAGE_CHARS = 2000
 #: Shortest secret value redacted wherever it appears (see the module's docstring).
 MIN_SECRET_CHARS: Final = 8
 #: Decrypts one of a server's secret variables: (server id, variable name, sealed value) -> the value.
-SecretReader = Callable[[uuid.UUID, str, str], str]
+SecretReader = Callable[[uuid.UUID, dict[str, str]], Awaitable[dict[str, str]]]
 _INT32 = 2**31 - 1
 # Methods of the protocol get their own metric label; anything else a client sends is counted as "other",
 # so that made-up method names cannot grow the metrics without bound.
@@ -135,7 +136,8 @@ class TraceRecorder(ServiceLoop):
         self._former: dict[uuid.UUID, frozenset[str]] = {}
 
     def redact_secrets_with(self, reveal: SecretReader) -> None:
-        """Redact each server's own secret values from its records; ``reveal`` decrypts a secret variable."""
+        """Redact each server's own secret values from its records; ``reveal`` reads its secret variables' values
+        (the secret store's ``read``)."""
         self._reveal = reveal
 
     def forget_secrets(self, server_id: uuid.UUID) -> None:
@@ -227,22 +229,21 @@ class TraceRecorder(ServiceLoop):
             servers = await session.execute(
                 sa.select(Server.id, Server.env, Server.config, Server.secret_env).where(Server.id.in_(missing))
             )
-            for server_id, env, config, secret_env in servers:
-                values = self._former.pop(server_id, frozenset()) | self._revealed(server_id, secret_env or {})
-                values |= secret_looking(env or {}) | secret_looking(config or {})
-                self._secrets[server_id] = (values, KnownSecrets.of(values, MIN_SECRET_CHARS))
+            rows = list(servers)
+        for server_id, env, config, secret_env in rows:
+            values = self._former.pop(server_id, frozenset()) | await self._revealed(server_id, secret_env or {})
+            values |= secret_looking(env or {}) | secret_looking(config or {})
+            self._secrets[server_id] = (values, KnownSecrets.of(values, MIN_SECRET_CHARS))
         for server_id in missing:
             self._secrets.setdefault(server_id, (frozenset(), None))  # deleted: its records are not written anyway
 
-    def _revealed(self, server_id: uuid.UUID, sealed: dict[str, str]) -> frozenset[str]:
+    async def _revealed(self, server_id: uuid.UUID, stored: dict[str, str]) -> frozenset[str]:
         assert self._reveal is not None
-        values = set()
-        for name, value in sealed.items():
-            try:
-                values.add(self._reveal(server_id, name, value))
-            except SecretDecryptionError:  # sealed under another key: the server cannot read it either
-                log.warning("the secret %s of server %s could not be decrypted to redact it", name, server_id)
-        return frozenset(values)
+        try:
+            return frozenset((await self._reveal(server_id, stored)).values())
+        except (SecretDecryptionError, AppError) as exc:  # the server cannot read them either (AppError: Vault)
+            log.warning("the secrets of server %s could not be read to redact them: %s", server_id, exc)
+            return frozenset()
 
     def _row(self, invocation: Invocation) -> dict[str, Any] | None:
         try:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from mcphost.db.base import utcnow
 from mcphost.db.session import Database
+from mcphost.errors import AppError
 from mcphost.jobs.registry import JobContext, JobRegistry
 from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
 from mcphost.mcp.mux import UpstreamMux
@@ -245,7 +246,11 @@ class NodeAgent:
             await record_usage(db, server.id, "install", {"details": _plain(artifact.details)})
         await record_resolved(db, server.id, server.revision, artifact.details)
         await _show(db, server.id, status("starting"))
-        spec = launch_spec(server, artifact, self.parts.keys, self.parts.settings.home, SHARED)
+        try:
+            secrets = await self.parts.secret_store.read(server.id, server.secret_env or {})
+        except AppError as exc:  # Vault down, a token refused, a value missing there
+            return Failed(f"could not read its secrets: {exc.message}")
+        spec = launch_spec(server, artifact, secrets, self.parts.settings.home, SHARED)
         spec.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             instance = await runtime.start(spec)
@@ -455,6 +460,7 @@ class NodeAgent:
             if current is not None:
                 await self._stop_instance(current)
             shutil.rmtree(self.parts.settings.home / "servers" / str(server_id), ignore_errors=True)
+            await self.parts.secret_store.forget(server_id)
         self._locks.pop(server_id, None)
 
     # -- helpers --------------------------------------------------------------------------------------------------

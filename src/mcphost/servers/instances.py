@@ -213,9 +213,12 @@ class InstancePool:
 
         try:
             artifact = await runtime.prepare(runtime_source(server, parts.keys), progress)
-            instance = await runtime.start(launch_spec(server, artifact, parts.keys, parts.settings.home, key))
+            secrets = await parts.secret_store.read(server.id, server.secret_env or {})
+            instance = await runtime.start(launch_spec(server, artifact, secrets, parts.settings.home, key))
         except RuntimeFailure as exc:
             raise InstanceUnavailable(f"Could not start an instance: {exc}") from None
+        except AppError as exc:  # the secret store (Vault) could not be read
+            raise InstanceUnavailable(f"Could not start an instance: {exc.message}") from None
         running = Running(server.id, server.slug, server.generation, instance)
         running.tasks.append(asyncio.create_task(self._pump_logs(running, key), name=f"logs:{server.slug}:{key}"))
         timeout = self.settings.start_timeout_seconds

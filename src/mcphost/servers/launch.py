@@ -10,7 +10,6 @@ from typing import Any
 from mcphost.models import Server
 from mcphost.runtimes.base import Artifact, LaunchSpec, Limits
 from mcphost.security.keys import KeyRing
-from mcphost.servers.service import secret_context
 from mcphost.servers.source_secrets import opened
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -25,12 +24,12 @@ def runtime_source(server: Server, keys: KeyRing | None = None) -> dict[str, Any
     return opened(source, server.id, keys)
 
 
-def environment(server: Server, keys: KeyRing) -> dict[str, str]:
+def environment(server: Server, secrets: dict[str, str]) -> dict[str, str]:
+    """Plain variables, ``CFG_*`` from the config, and the secret values (read from the secret store)."""
     env = {name: str(value) for name, value in server.env.items()}
     for key, value in server.config.items():
         env[f"CFG_{key.upper()}"] = _config_text(value)
-    for name, sealed in server.secret_env.items():
-        env[name] = keys.secrets.decrypt(sealed, secret_context(server.id, name))
+    env.update(secrets)
     return env
 
 
@@ -49,8 +48,10 @@ def data_dir(home: Path, server: Server) -> Path:
     return home / "servers" / str(server.id) / "data"
 
 
-def launch_spec(server: Server, artifact: Artifact, keys: KeyRing, home: Path, instance_key: str) -> LaunchSpec:
-    env = environment(server, keys)
+def launch_spec(
+    server: Server, artifact: Artifact, secrets: dict[str, str], home: Path, instance_key: str
+) -> LaunchSpec:
+    env = environment(server, secrets)
     argv = tuple(substitute(argument, env) for argument in artifact.argv)
     resources = server.resources or {}
     limits = Limits(

@@ -10,6 +10,7 @@ from typing import Protocol
 from mcphost.db.session import Database
 from mcphost.observability.metrics import Metrics
 from mcphost.runtimes.registry import Runtimes
+from mcphost.secretstore import SecretStore
 from mcphost.security.keys import KeyRing
 from mcphost.settings import Settings
 
@@ -17,7 +18,7 @@ __all__ = ["NodeParts"]
 
 
 class NodeParts(Protocol):
-    """The settings, database, key ring, runtimes and metrics the node's hosting works with."""
+    """The settings, database, key ring, runtimes, metrics and secret store the node's hosting works with."""
 
     @property
     def settings(self) -> Settings: ...
@@ -33,3 +34,6 @@ class NodeParts(Protocol):
 
     @property
     def metrics(self) -> Metrics: ...
+
+    @property
+    def secret_store(self) -> SecretStore: ...

@@ -37,6 +37,7 @@ from mcphost.pinning.store import held_names, pins_of
 from mcphost.revisions.record import Trigger, record_revision
 from mcphost.runtimes.base import PrepareFailed
 from mcphost.runtimes.registry import CONTAINER_SOURCES, Runtimes
+from mcphost.secretstore import SecretStore
 from mcphost.security.keys import KeyRing
 from mcphost.servers import keys, lifecycle_jobs
 from mcphost.servers.catalog_resolution import resolve
@@ -64,9 +65,8 @@ class ServerParts(Protocol):
     @property
     def runtimes(self) -> Runtimes: ...
 
-
-def secret_context(server_id: uuid.UUID, name: str) -> str:
-    return f"server:{server_id}:env:{name}"
+    @property
+    def secret_store(self) -> SecretStore: ...
 
 
 def _slugify(name: str) -> str:
@@ -132,7 +132,7 @@ async def create_server(
             node=parts.settings.runtime.node_name,
             env=env,
             config=dict(data.config or {}),
-            secret_env=_sealed(parts, server_id, secret_env),
+            secret_env=await parts.secret_store.store(server_id, {}, secret_env),
             resources=resources.model_dump(),
             network=data.network or "default",
             isolation=data.isolation or Isolation.SHARED,
@@ -178,11 +178,6 @@ def unavailable_reason(parts: ServerParts, source_type: str, wanted: str | None 
         f"No configured runtime can run {source_type} sources yet (configured: "
         f"{', '.join(parts.runtimes.configured)}); deploy a package, catalog or command source."
     )
-
-
-def _sealed(parts: ServerParts, server_id: uuid.UUID, values: dict[str, str]) -> dict[str, str]:
-    box = parts.keys.secrets
-    return {name: box.encrypt(value, secret_context(server_id, name)) for name, value in values.items()}
 
 
 async def get_visible(
@@ -247,13 +242,8 @@ async def update_server(
     if "config" in given and changes.config is not None:
         server.config, runtime_changed = dict(changes.config), True
     if "secret_env" in given and changes.secret_env is not None:
-        sealed = dict(server.secret_env)
-        for name, value in changes.secret_env.items():
-            if value is None:
-                sealed.pop(name, None)
-            else:
-                sealed[name] = parts.keys.secrets.encrypt(value, secret_context(server.id, name))
-        server.secret_env, runtime_changed = sealed, True
+        stored = await parts.secret_store.store(server.id, server.secret_env or {}, changes.secret_env)
+        server.secret_env, runtime_changed = stored, True
     if "resources" in given and changes.resources is not None:
         server.resources, runtime_changed = changes.resources.model_dump(), True
     if "network" in given and changes.network is not None:
