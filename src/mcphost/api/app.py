@@ -17,6 +17,7 @@ from mcphost.api import docs, health
 from mcphost.api.errors import install_error_handlers
 from mcphost.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from mcphost.catalog.router import router as catalog_router
+from mcphost.credentials.router import router as credentials_router
 from mcphost.events.router import router as events_router
 from mcphost.gateway import McpMount
 from mcphost.gateway.app import Gateway
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         revisions_router,
         webhooks_router,
         pins_router,
+        credentials_router,
         servers_router,
         jobs_router,
         events_router,

@@ -7,7 +7,7 @@ import typer
 from mcphost import __version__
 from mcphost.cli import admin as admin_cli
 from mcphost.cli import catalog as catalog_cli
-from mcphost.cli import config, db, server, servers, session
+from mcphost.cli import config, db, me, server, servers, session
 from mcphost.cli import events as events_cli
 from mcphost.cli import orgs as orgs_cli
 from mcphost.cli import tokens as tokens_cli
@@ -29,6 +29,7 @@ app.command()(session.login)
 app.command()(session.logout)
 app.command()(session.whoami)
 app.add_typer(servers.app, name="servers")
+app.add_typer(me.app, name="me")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(orgs_cli.app, name="orgs")

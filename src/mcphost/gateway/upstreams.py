@@ -49,4 +49,6 @@ async def running_for(
     found = agent.instances.get(grant.server_id, key)
     if found is not None and found.mux is not None:
         return found
-    return await agent.instances.acquire(grant.server_id, key, capabilities=capabilities, client_info=client_info)
+    return await agent.instances.acquire(
+        grant.server_id, key, capabilities=capabilities, client_info=client_info, user_id=grant.user_id
+    )

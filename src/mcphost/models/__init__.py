@@ -1,6 +1,7 @@
 """ORM tables, one module per aggregate. Importing this package registers every table on ``Base.metadata``."""
 
 from mcphost.models.catalog import CatalogEntry
+from mcphost.models.credential import UserCredential
 from mcphost.models.invocation import InvocationRecord
 from mcphost.models.job import Job, JobStatus
 from mcphost.models.org import Invitation, Membership, Organization, OrgRole
@@ -41,6 +42,7 @@ __all__ = [
     "TokenScope",
     "UsageEvent",
     "User",
+    "UserCredential",
     "UserRole",
     "WebhookDelivery",
 ]

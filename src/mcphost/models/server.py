@@ -96,6 +96,9 @@ class Server(IdMixin, TimestampMixin, Base):
     #: Tools the owner disabled ({"disabled": [names]}) or keeps for a role and above in the organisation
     #: ({"min_role": {name: "admin"}}); the gateway hides and refuses them (``gateway/withheld.py``).
     tool_rules: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
+    #: Variables each user supplies for themselves (``user_credentials``): their per_user/per_session instances get
+    #: their own values.
+    per_user_env: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
 
 
 class ServerAccessKey(IdMixin, Base):

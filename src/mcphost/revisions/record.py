@@ -44,6 +44,7 @@ def settings_of(server: Server) -> dict[str, Any]:
         "network": server.network,
         "isolation": server.isolation.value,
         "secret_names": sorted(server.secret_env or {}),
+        "per_user_env": list(server.per_user_env or []),
     }
 
 

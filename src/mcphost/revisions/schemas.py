@@ -20,6 +20,7 @@ class RevisionSettings(BaseModel):
     network: str
     isolation: str
     secret_names: list[str] = Field(description="The secrets it had, by name: values are never kept in revisions.")
+    per_user_env: list[str] = Field(default_factory=list, description="The variables each user supplied.")
 
 
 class RevisionOut(BaseModel):

@@ -135,3 +135,4 @@ def _restore(server: Server, target: ServerRevision, source: dict[str, Any], run
     server.resources = dict(settings.get("resources") or {})
     server.network = str(settings.get("network") or "default")
     server.isolation = Isolation(settings.get("isolation") or Isolation.SHARED.value)
+    server.per_user_env = list(settings.get("per_user_env") or [])

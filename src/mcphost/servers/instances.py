@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mcphost.credentials.store import missing_message, values_for
 from mcphost.errors import AppError
 from mcphost.mcp.session import McpSession
 from mcphost.models import DesiredState, LogStream, Server
@@ -46,6 +47,13 @@ log = logging.getLogger(__name__)
 class InstanceUnavailable(AppError):
     status_code = 503
     code = "instance_unavailable"
+
+
+class CredentialsRequired(AppError):
+    """The server takes values from each user (``per_user_env``) and this user has not set them all."""
+
+    status_code = 409
+    code = "credentials_required"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +121,13 @@ class InstancePool:
         return limits
 
     async def acquire(
-        self, server_id: uuid.UUID, key: str, *, capabilities: dict[str, Any], client_info: dict[str, Any] | None
+        self,
+        server_id: uuid.UUID,
+        key: str,
+        *,
+        capabilities: dict[str, Any],
+        client_info: dict[str, Any] | None,
+        user_id: uuid.UUID | None = None,
     ) -> Running:
         """The instance for ``key``, started if there is none (ending the least recently used idle one at the
         cap); ``InstanceUnavailable`` when the server is stopped or every instance at the cap is busy."""
@@ -131,7 +145,7 @@ class InstancePool:
                 raise InstanceUnavailable("This server is stopped; start it first.")
             limits = self._remember(server_id, server)
             self._make_room(server, key, limits.max_instances)
-            running = await self._start(server, key, capabilities, client_info)
+            running = await self._start(server, key, capabilities, client_info, user_id)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # read: waiters get it through their own await
@@ -202,9 +216,15 @@ class InstancePool:
                 add_usage(session, server, "evict", data)
 
     async def _start(
-        self, server: Server, key: str, capabilities: dict[str, Any], client_info: dict[str, Any] | None
+        self,
+        server: Server,
+        key: str,
+        capabilities: dict[str, Any],
+        client_info: dict[str, Any] | None,
+        user_id: uuid.UUID | None,
     ) -> Running:
         parts = self.parts
+        own = await self._own_values(server, user_id)
         server_id = server.id
         runtime = parts.runtimes.get(server.runtime)
 
@@ -213,13 +233,13 @@ class InstancePool:
 
         try:
             artifact = await runtime.prepare(runtime_source(server, parts.keys), progress)
-            secrets = await parts.secret_store.read(server.id, server.secret_env or {})
+            secrets = await parts.secret_store.read(server.id, server.secret_env or {}) | own
             instance = await runtime.start(launch_spec(server, artifact, secrets, parts.settings.home, key))
         except RuntimeFailure as exc:
             raise InstanceUnavailable(f"Could not start an instance: {exc}") from None
         except AppError as exc:  # the secret store (Vault) could not be read
             raise InstanceUnavailable(f"Could not start an instance: {exc.message}") from None
-        running = Running(server.id, server.slug, server.generation, instance)
+        running = Running(server.id, server.slug, server.generation, instance, user_id=user_id)
         running.tasks.append(asyncio.create_task(self._pump_logs(running, key), name=f"logs:{server.slug}:{key}"))
         timeout = self.settings.start_timeout_seconds
         try:
@@ -237,6 +257,22 @@ class InstancePool:
         running.tasks.append(asyncio.create_task(self._watch(running, key), name=f"watch:{server.slug}:{key}"))
         self._say(server_id, f"[{key}] instance started")
         return running
+
+    async def _own_values(self, server: Server, user_id: uuid.UUID | None) -> dict[str, str]:
+        """The user's own values of the server's per-user variables; CredentialsRequired when some are not set."""
+        if not server.per_user_env:
+            return {}
+        values: dict[str, str] = {}
+        if user_id is not None:
+            async with self.parts.db.session_scope() as session:
+                values = await values_for(session, self.parts.keys, server, user_id)
+        missing = [name for name in server.per_user_env if name not in values]
+        if missing:
+            raise CredentialsRequired(
+                missing_message(server, missing, self.parts.settings.effective_public_url),
+                details={"missing": missing},
+            )
+        return values
 
     async def _pump_logs(self, running: Running, key: str) -> None:
         async for line in running.instance.log_lines():
@@ -256,6 +292,11 @@ class InstancePool:
         if running is not None:
             await self._stop(running)
             self._say(server_id, f"[{key}] instance stopped")
+
+    async def release_user(self, server_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        """Stop the user's own instances of the server (their credentials changed; the next request starts anew)."""
+        ours = [key for key, running in self._instances.items() if key[0] == server_id and running.user_id == user_id]
+        await asyncio.gather(*(self.release(*key) for key in ours))
 
     async def stop_server(self, server_id: uuid.UUID) -> None:
         keys = [key for key in self._instances if key[0] == server_id]

@@ -49,6 +49,8 @@ class Running:
     revision: int = 0
     #: A newer generation that failed to replace this instance: not tried again until the server changes again.
     declined_generation: int | None = None
+    #: The user a per_user/per_session instance serves (its own credentials), None for the main instance.
+    user_id: uuid.UUID | None = None
 
     async def drain(self, within: float) -> bool:
         """Wait until no relayed call is in flight (at most ``within`` seconds); whether it drained."""

@@ -123,6 +123,12 @@ class _ServerFields(BaseModel):
     tool_rules: ToolRules | None = Field(
         None, description="Tools disabled, or kept for a role in the organisation (changed by owners and org admins)."
     )
+    per_user_env: list[str] | None = Field(
+        None,
+        max_length=50,
+        description="Variables each user supplies for themselves (PUT /api/servers/{id}/credentials): their "
+        "per_user or per_session instances get their own values. Needs per_user or per_session isolation.",
+    )
     pin_policy: PinPolicy | None = Field(
         None,
         description="When a tool, prompt or resource definition changes (or a new one appears): 'pin' holds it "
@@ -133,6 +139,11 @@ class _ServerFields(BaseModel):
     @classmethod
     def _env_names(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         return _check_env(value, "variables") if value is not None else None
+
+    @field_validator("per_user_env")
+    @classmethod
+    def _per_user_names(cls, value: list[str] | None) -> list[str] | None:
+        return sorted(_check_env(dict.fromkeys(value, ""), "variables")) if value is not None else None
 
     @field_validator("config")
     @classmethod
@@ -209,6 +220,7 @@ class ServerOut(BaseModel):
     )
     pin_policy: PinPolicy
     tool_rules: ToolRules
+    per_user_env: list[str] = Field(description="Variables each user supplies for themselves.")
     held: dict[str, list[str]] = Field(
         description="Tools, prompts and resources held until an owner approves their changed definitions, by kind "
         "(GET /api/servers/{id}/pins shows the changes)."

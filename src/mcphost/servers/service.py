@@ -114,6 +114,7 @@ async def create_server(
     runtime_type = await asyncio.to_thread(parts.runtimes.for_source, runnable_type, data.runtime)
     if runtime_type is None:
         raise Conflict(unavailable_reason(parts, runnable_type, data.runtime) or "", code="runtime_unavailable")
+    _check_per_user(data.per_user_env or [], data.isolation or Isolation.SHARED)
     await ensure_server_quota(session, user=None if org else principal.user, org=org)
     repository = ServerRepository(session)
     server_id = uuid.uuid4()
@@ -141,6 +142,7 @@ async def create_server(
             desired_state=DesiredState.RUNNING if data.start else DesiredState.STOPPED,
             status=ServerStatus.PENDING if data.start else ServerStatus.STOPPED,
             pin_policy=data.pin_policy or PinPolicy.PIN,
+            per_user_env=list(data.per_user_env or []),
         )
     )
     await record_revision(session, server, Trigger(RevisionReason.CREATE, user_id=principal.user_id))
@@ -158,6 +160,14 @@ def _check_git_source(source: dict[str, Any], settings: Settings) -> None:
         GitSource.parse(source, frozenset(settings.builds.allow_git_schemes))
     except PrepareFailed as exc:
         raise ValidationFailed(str(exc), code="invalid_git_source") from exc
+
+
+def _check_per_user(names: list[str], isolation: Isolation) -> None:
+    if names and isolation is Isolation.SHARED:
+        raise ValidationFailed(
+            "per_user_env needs per_user or per_session isolation: with one shared instance, whose values would it "
+            "get? Set isolation too."
+        )
 
 
 def unavailable_reason(parts: ServerParts, source_type: str, wanted: str | None = None) -> str | None:
@@ -250,6 +260,9 @@ async def update_server(
         server.network, runtime_changed = changes.network, True
     if "isolation" in given and changes.isolation is not None:
         server.isolation, runtime_changed = changes.isolation, True
+    if "per_user_env" in given and changes.per_user_env is not None:
+        server.per_user_env, runtime_changed = list(changes.per_user_env), True
+    _check_per_user(server.per_user_env or [], server.isolation)
     # Applied by the gateway without a restart; null goes back to the platform's default.
     if "max_instances" in given:
         server.max_instances = changes.max_instances

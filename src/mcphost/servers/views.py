@@ -35,6 +35,7 @@ def server_out(server: Server, public_url: str) -> ServerOut:
         evictions=server.evictions,
         pin_policy=server.pin_policy,
         tool_rules=ToolRules.model_validate(server.tool_rules or {}),
+        per_user_env=list(server.per_user_env or []),
         held=dict(server.held or {}),
         restart_count=server.restart_count,
         revision=server.revision,

@@ -1,5 +1,6 @@
 """definition pins: the approved and current definitions of servers' tools, prompts and resources, the pin policy, the
-names held now, and the owner's tool rules (disabled tools, tools kept for a role)
+names held now, the owner's tool rules (disabled tools, tools kept for a role), and per-user credentials (the
+variables each user supplies, and their sealed values)
 
 Existing servers get the policy pin; their definitions at the next sync become the approved baseline.
 
@@ -33,6 +34,7 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("held", JSONType, nullable=False, server_default="{}"))
         batch_op.add_column(sa.Column("tool_rules", JSONType, nullable=False, server_default="{}"))
+        batch_op.add_column(sa.Column("per_user_env", JSONType, nullable=False, server_default="[]"))
     op.create_table(
         "definition_pins",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
@@ -63,12 +65,38 @@ def upgrade() -> None:
     with op.batch_alter_table("definition_pins", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_definition_pins_server_id"), ["server_id"], unique=False)
 
+    op.create_table(
+        "user_credentials",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("server_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["server_id"], ["servers.id"], name=op.f("fk_user_credentials_server_id_servers"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_credentials_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_credentials")),
+        sa.UniqueConstraint("server_id", "user_id", "name", name="uq_user_credentials_value"),
+    )
+    with op.batch_alter_table("user_credentials", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_user_credentials_server_id"), ["server_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_user_credentials_user_id"), ["user_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("user_credentials", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_user_credentials_user_id"))
+        batch_op.drop_index(batch_op.f("ix_user_credentials_server_id"))
+    op.drop_table("user_credentials")
     with op.batch_alter_table("definition_pins", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_definition_pins_server_id"))
     op.drop_table("definition_pins")
     with op.batch_alter_table("servers", schema=None) as batch_op:
+        batch_op.drop_column("per_user_env")
         batch_op.drop_column("tool_rules")
         batch_op.drop_column("held")
         batch_op.drop_column("pin_policy")

@@ -1,5 +1,6 @@
-"""``servers pins`` and ``servers approve`` as a user runs them: the fake server grows a tool (a new tool is held
-under the default policy), the table shows it held with what is new, approving releases it."""
+"""What clients may use, from the terminal as a user runs it: ``servers pins`` and ``servers approve`` (the fake
+server grows a tool, which is held under the default policy, shown with what is new, and approved), ``servers tools
+disable|enable``, and ``me credentials set|show|unset``."""
 
 from __future__ import annotations
 
@@ -49,3 +50,22 @@ def test_tools_disabled_and_enabled_from_the_terminal(instance: Instance) -> Non
     assert refused["error"]["data"] == {"reason": "disabled"}
     assert "crash" not in {tool["name"] for tool in listing["result"]["tools"]}
     assert enabled.strip() == "enabled: crash" and rules == {"disabled": [], "min_role": {}}
+
+
+def test_own_credentials_from_the_terminal(instance: Instance) -> None:
+    env = instance.env(MCPHOST_URL=instance.url, MCPHOST_TOKEN=instance.token)
+    slug, server_id = instance.server["slug"], instance.server["id"]
+    with instance.api() as api:
+        per_user = {"isolation": "per_user", "per_user_env": ["GITHUB_TOKEN", "OTHER"]}
+        assert api.patch(f"/api/servers/{server_id}", json=per_user).status_code == 200
+
+    before = ok("me", "credentials", "show", slug, env=env)
+    saved = ok("me", "credentials", "set", slug, "GITHUB_TOKEN=from-the-terminal", env=env)
+    shown = json.loads(ok("me", "credentials", "show", slug, "--json", env=env))
+    removed = ok("me", "credentials", "unset", slug, "GITHUB_TOKEN", env=env)
+
+    assert "set: nothing yet" in before and "missing: GITHUB_TOKEN, OTHER" in before
+    assert "set: GITHUB_TOKEN" in saved and "missing: OTHER" in saved
+    assert shown == {"required": ["GITHUB_TOKEN", "OTHER"], "set": ["GITHUB_TOKEN"], "missing": ["OTHER"]}
+    assert "from-the-terminal" not in json.dumps(shown)
+    assert "set: nothing yet" in removed
