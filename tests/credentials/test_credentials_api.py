@@ -18,7 +18,7 @@ from tests.conftest import make_settings
 from tests.gateway.mcp_http import McpHttp
 from tests.pinning.orgs import team
 from tests.servers.hosting import QUICK, deploy, fake, status_of
-from tests.support.accounts import Account, assert_error
+from tests.support.accounts import assert_error, create_token
 
 PER_USER = {"isolation": "per_user", "per_user_env": ["GITHUB_TOKEN"]}
 
@@ -26,12 +26,6 @@ PER_USER = {"isolation": "per_user", "per_user_env": ["GITHUB_TOKEN"]}
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path / "home", database_url, **QUICK)
-
-
-async def _token(client: httpx.AsyncClient, who: Account) -> str:
-    created = await client.post("/api/tokens", json={"name": "t", "scopes": ["invoke"]}, headers=who.headers)
-    assert created.status_code == 201, created.text
-    return str(created.json()["token"])
 
 
 async def _server(client: httpx.AsyncClient, people: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +40,7 @@ async def test_each_user_gets_their_own_value_and_is_told_what_to_set_first(
     people = await team(client)
     server = await _server(client, people)
     path = f"/api/servers/{server['id']}/credentials"
-    member = McpHttp(client, server["slug"], await _token(client, people["member"]))
+    member = McpHttp(client, server["slug"], await create_token(client, people["member"], "invoke"))
     hello = {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
 
     before = await member.post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello})
@@ -55,7 +49,7 @@ async def test_each_user_gets_their_own_value_and_is_told_what_to_set_first(
     await member.initialize()
     listed = await member.request("tools/list")
     await client.put(path, json={"values": {"GITHUB_TOKEN": "owner-token"}}, headers=people["owner"].headers)
-    owner = McpHttp(client, server["slug"], await _token(client, people["owner"]))
+    owner = McpHttp(client, server["slug"], await create_token(client, people["owner"], "invoke"))
     await owner.initialize()
     await owner.request("tools/list")
 
@@ -83,7 +77,7 @@ async def test_a_changed_value_restarts_your_instance_with_it(app: FastAPI, clie
     server = await _server(client, people)
     path = f"/api/servers/{server['id']}/credentials"
     await client.put(path, json={"values": {"GITHUB_TOKEN": "first"}}, headers=people["member"].headers)
-    member = McpHttp(client, server["slug"], await _token(client, people["member"]))
+    member = McpHttp(client, server["slug"], await create_token(client, people["member"], "invoke"))
     await member.initialize()
     await member.request("tools/list")
 

@@ -14,7 +14,7 @@ from tests.conftest import make_settings
 from tests.gateway.mcp_http import McpHttp
 from tests.pinning.orgs import org_server, team
 from tests.servers.hosting import QUICK, deploy
-from tests.support.accounts import Account, assert_error
+from tests.support.accounts import Account, assert_error, create_token
 
 
 @pytest.fixture
@@ -22,14 +22,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path / "home", database_url, **QUICK)
 
 
-async def _token(client: httpx.AsyncClient, who: Account) -> str:
-    created = await client.post("/api/tokens", json={"name": "t", "scopes": ["invoke"]}, headers=who.headers)
-    assert created.status_code == 201, created.text
-    return str(created.json()["token"])
-
-
-async def _gateway_view(client: httpx.AsyncClient, slug: str, token: str) -> tuple[set[str], dict]:  # type: ignore[type-arg]
-    session = McpHttp(client, slug, token)
+async def _gateway_view(client: httpx.AsyncClient, slug: str, who: Account) -> tuple[set[str], dict]:  # type: ignore[type-arg]
+    """What this person sees and gets through the gateway, with a personal token of theirs."""
+    session = McpHttp(client, slug, await create_token(client, who, "invoke"))
     await session.initialize()
     listed = await session.request("tools/list")
     answer = await session.call("echo", text="hi")
@@ -44,8 +39,12 @@ async def test_rules_hide_and_refuse_tools_by_role_and_only_owners_change_them(c
 
     by_member = await client.patch(path, json={"tool_rules": rules}, headers=people["member"].headers)
     by_admin = await client.patch(path, json={"tool_rules": rules}, headers=people["admin"].headers)
-    member_tools, member_refused = await _gateway_view(client, server["slug"], await _token(client, people["member"]))
-    admin_tools, admin_answer = await _gateway_view(client, server["slug"], await _token(client, people["admin"]))
+    member_tools, member_refused = await _gateway_view(
+        client, server["slug"], await create_token(client, people["member"], "invoke")
+    )
+    admin_tools, admin_answer = await _gateway_view(
+        client, server["slug"], await create_token(client, people["admin"], "invoke")
+    )
     played = await client.post(
         f"{path}/invoke",
         json={"method": "tools/call", "params": {"name": "hang", "arguments": {}}},
