@@ -39,12 +39,8 @@ async def test_rules_hide_and_refuse_tools_by_role_and_only_owners_change_them(c
 
     by_member = await client.patch(path, json={"tool_rules": rules}, headers=people["member"].headers)
     by_admin = await client.patch(path, json={"tool_rules": rules}, headers=people["admin"].headers)
-    member_tools, member_refused = await _gateway_view(
-        client, server["slug"], await create_token(client, people["member"], "invoke")
-    )
-    admin_tools, admin_answer = await _gateway_view(
-        client, server["slug"], await create_token(client, people["admin"], "invoke")
-    )
+    member_tools, member_refused = await _gateway_view(client, server["slug"], people["member"])
+    admin_tools, admin_answer = await _gateway_view(client, server["slug"], people["admin"])
     played = await client.post(
         f"{path}/invoke",
         json={"method": "tools/call", "params": {"name": "hang", "arguments": {}}},
