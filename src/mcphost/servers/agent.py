@@ -211,11 +211,11 @@ class NodeAgent:
                 usage_data={"revision": new, "serving_revision": old, "reason": started.reason},
             )
             return
+        await self._go_live(server, started, usage_data={"generation": server.generation, "replaced_revision": old})
+        current.stopping = True  # its exit is not a crash; what is in flight still finishes
         assert started.running.mux is not None and current.mux is not None
         await started.running.mux.subscribe(started.running.mux.take_over(current.mux))
-        await self._go_live(server, started, usage_data={"generation": server.generation, "replaced_revision": old})
         self.instances.retire_server(server.id)
-        current.stopping = True  # its exit is not a crash; what is in flight still finishes
         drained = await current.drain(self.parts.settings.gateway.request_timeout_seconds)
         code = await self._stop_instance(current)
         self.say(
