@@ -1,5 +1,5 @@
-"""A redeploy hands the client sessions of the old upstream to the new one: they are relayed for by the new upstream
-notifications, the resources they subscribed to are subscribed again there, and closed sessions are dropped."""
+"""A redeploy hands the client sessions of the old upstream to the new one: the new upstream relays for them from
+now on, the resources they subscribed to are subscribed again there, and closed sessions are left behind."""
 
 from __future__ import annotations
 
