@@ -113,6 +113,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/hosted_memory.py
 	$(BIN)/python bench/cli_startup.py
 	$(BIN)/python bench/gateway/compare.py
+	$(BIN)/python bench/redeploy_under_load.py
+	$(BIN)/python bench/container_vs_process.py
 
 # The console in Debian's Chromium (apt-get install chromium), desktop and phone widths, light and dark.
 screenshots: $(STAMP)

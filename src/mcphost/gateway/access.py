@@ -13,6 +13,7 @@ them does not become a flood of queries."""
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 import time
 import uuid
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from mcphost.accounts.principal import authenticate
 from mcphost.db.base import utcnow
@@ -35,7 +37,10 @@ from mcphost.servers.service import may_invoke
 if TYPE_CHECKING:
     from mcphost.platform import Platform
 
+log = logging.getLogger(__name__)
 NEGATIVE_CACHE_SECONDS: Final = 5.0
+#: How long after its expiry a checked grant still serves while the database cannot be asked.
+STALE_GRACE_SECONDS: Final = 300.0
 MAX_CACHED: Final = 50_000
 LAST_USED_PRECISION_SECONDS: Final = 60.0
 #: Event kinds after which cached answers may be wrong.
@@ -97,6 +102,18 @@ class AccessResolver:
                 self._denials.clear()
             self._denials[cache_key] = (exc, now + NEGATIVE_CACHE_SECONDS)
             raise
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            # The database is busy (SQLite locked under a flood of writes) or unreachable: a grant checked a moment
+            # ago still holds (revocations clear the cache through events, not through expiry), else retry.
+            if cached is not None and now - cached[1] < STALE_GRACE_SECONDS:
+                log.warning("credential lookup failed (%s); using the grant checked %.0f s ago", exc, now - cached[1])
+                return cached[0]
+            raise Denied(
+                503,
+                "busy",
+                "MCP Host could not check the credential just now (its database is busy or unreachable); retry in a "
+                "moment.",
+            ) from exc
         if self.ttl > 0:
             if len(self._grants) >= MAX_CACHED:
                 self._grants.clear()

@@ -191,6 +191,8 @@ class Gateway:
             extra.append((b"www-authenticate", challenge.encode()))
         elif denied.status == 403:
             extra.append((b"www-authenticate", b'Bearer error="insufficient_scope"'))
+        elif denied.status == 503:
+            extra.append((b"retry-after", b"2"))
         await respond_json(send, denied.status, error_body(GATEWAY_ERROR, denied.message, denied.code), extra)
         return None
 
