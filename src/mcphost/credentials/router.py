@@ -45,7 +45,4 @@ async def get_credentials(server_id: uuid.UUID, principal: ReadPrincipal, sessio
 async def put_credentials(
     server_id: uuid.UUID, body: CredentialsIn, principal: WritePrincipal, session: SessionDep, platform: PlatformDep
 ) -> CredentialsOut:
-    found = await service.set_values(session, platform.keys, principal, server_id, body.values)
-    if platform.agent is not None:  # your running instance started with the old values: the next request starts anew
-        await platform.agent.instances.release_user(found.server.id, principal.user_id)
-    return credentials_out(found)
+    return credentials_out(await service.set_values(session, platform, principal, server_id, body.values))

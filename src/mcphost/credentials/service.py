@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,9 @@ from mcphost.errors import ValidationFailed
 from mcphost.models import Server, UserCredential
 from mcphost.security.keys import KeyRing
 from mcphost.servers import service as servers
+
+if TYPE_CHECKING:
+    from mcphost.servers.agent import NodeAgent
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,27 @@ async def status(session: AsyncSession, principal: Principal, server_id: uuid.UU
     return CredentialStatus(server, required, [name for name in required if name in have])
 
 
+class CredentialParts(Protocol):
+    """What setting credentials needs of the platform: the keys that seal them, and the node agent (if this process
+    hosts servers) whose instances of the caller start again with the new values."""
+
+    @property
+    def keys(self) -> KeyRing: ...
+
+    @property
+    def agent(self) -> NodeAgent | None: ...
+
+
 async def set_values(
-    session: AsyncSession, keys: KeyRing, principal: Principal, server_id: uuid.UUID, values: Mapping[str, str | None]
+    session: AsyncSession,
+    parts: CredentialParts,
+    principal: Principal,
+    server_id: uuid.UUID,
+    values: Mapping[str, str | None],
 ) -> CredentialStatus:
-    """Set (or, with None, remove) the caller's own values; only names the server declares per user."""
+    """Set (or, with None, remove) the caller's own values; only names the server declares per user. The caller's
+    running instances stop: their next request starts one with the new values."""
+    keys = parts.keys
     server = await servers.get_invocable(session, principal, server_id)
     declared = set(server.per_user_env or ())
     unknown = sorted(set(values) - declared)
@@ -62,4 +83,6 @@ async def set_values(
         else:
             row.value, row.updated_at = sealed, utcnow()
     await session.flush()
+    if parts.agent is not None:
+        await parts.agent.instances.release_user(server.id, principal.user_id)
     return await status(session, principal, server_id)

@@ -8,13 +8,11 @@ from fastapi import APIRouter
 
 from mcphost.api.deps import ReadPrincipal, SessionDep, WritePrincipal
 from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
-from mcphost.errors import ValidationFailed
 from mcphost.models import DefinitionPin, PinPolicy
 from mcphost.pinning import service
 from mcphost.pinning.schemas import ApproveIn, ApproveOut, PinOut, PinsOut
 from mcphost.pinning.store import pins_of
 from mcphost.servers import service as servers
-from mcphost.servers.permissions import require_owner
 
 router = APIRouter(prefix="/api/servers", tags=["pins"], responses=AUTHENTICATED_ERRORS)
 
@@ -58,15 +56,5 @@ async def list_pins(server_id: uuid.UUID, principal: ReadPrincipal, session: Ses
     responses=error_responses(409),
 )
 async def approve(server_id: uuid.UUID, body: ApproveIn, principal: WritePrincipal, session: SessionDep) -> ApproveOut:
-    server = await servers.get_visible(session, principal, server_id, for_update=True)
-    await require_owner(session, principal, server, "approve its changed definitions")
-    if body.names is not None:
-        held = {name for names in (server.held or {}).values() for name in names}
-        unknown = sorted(set(body.names) - held)
-        if unknown:
-            raise ValidationFailed(
-                f"Not held on {server.name}: {', '.join(unknown)}. Held now: {', '.join(sorted(held)) or 'nothing'}.",
-                code="not_held",
-            )
-    approved = await service.approve(session, server, principal.user_id, body.names)
+    server, approved = await service.approve_held(session, principal, server_id, body.names)
     return ApproveOut(approved=[pin_out(pin, server.pin_policy) for pin in approved], held=dict(server.held or {}))

@@ -14,12 +14,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcphost.accounts.principal import Principal
 from mcphost.db.base import utcnow
 from mcphost.db.session import queue_after_commit
+from mcphost.errors import ValidationFailed
 from mcphost.models import DefinitionPin, PinPolicy, Server
 from mcphost.pinning.definitions import declared, digest
 from mcphost.pinning.store import held_names, pins_of
-from mcphost.servers.permissions import server_event
+from mcphost.servers import service as servers
+from mcphost.servers.permissions import require_owner, server_event
 from mcphost.servers.service import add_usage
 
 
@@ -91,3 +94,21 @@ def _publish(session: AsyncSession, server: Server, held: dict[str, list[str]]) 
     if (server.held or {}) != held:
         server.held = held
         queue_after_commit(session, server_event("server.updated", server))
+
+
+async def approve_held(
+    session: AsyncSession, principal: Principal, server_id: uuid.UUID, names: list[str] | None
+) -> tuple[Server, list[DefinitionPin]]:
+    """``approve`` for a caller: only the owner, an admin of its organisation or an administrator may, and only
+    items held now (422 ``not_held`` names the others); the server (locked) and the pins approved."""
+    server = await servers.get_visible(session, principal, server_id, for_update=True)
+    await require_owner(session, principal, server, "approve its changed definitions")
+    if names is not None:
+        held = {name for kind in (server.held or {}).values() for name in kind}
+        unknown = sorted(set(names) - held)
+        if unknown:
+            raise ValidationFailed(
+                f"Not held on {server.name}: {', '.join(unknown)}. Held now: {', '.join(sorted(held)) or 'nothing'}.",
+                code="not_held",
+            )
+    return server, await approve(session, server, principal.user_id, names)

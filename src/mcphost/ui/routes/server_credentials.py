@@ -38,8 +38,6 @@ async def save(
             values[name.removeprefix("value:")] = value
         elif name == "remove" and isinstance(value, str):
             values[value] = None
-    found = await service.set_values(session, platform.keys, principal, server_id, values)
-    if platform.agent is not None:
-        await platform.agent.instances.release_user(found.server.id, principal.user_id)
+    found = await service.set_values(session, platform, principal, server_id, values)
     context = {"server": found.server, "found": found, "may_set": True, "saved": sorted(values)}
     return render(request, "server/credentials_form.html", context)

@@ -20,7 +20,7 @@ from mcphost.pinning.definitions import differences
 from mcphost.pinning.router import pin_out
 from mcphost.pinning.store import pins_of
 from mcphost.servers import service
-from mcphost.servers.permissions import may_own, require_owner
+from mcphost.servers.permissions import may_own
 from mcphost.servers.schemas import ServerUpdate
 from mcphost.ui.routing import ConsoleRoute, ConsoleUser
 from mcphost.ui.templating import render
@@ -50,9 +50,7 @@ async def pins_page(request: Request, server_id: uuid.UUID, principal: ConsoleUs
 async def approve(request: Request, server_id: uuid.UUID, principal: ConsoleUser, session: SessionDep) -> Response:
     form = await request.form()
     name = form.get("name")
-    server = await service.get_visible(session, principal, server_id, for_update=True)
-    await require_owner(session, principal, server, "approve its changed definitions")
-    approved = await pinning.approve(session, server, principal.user_id, [str(name)] if name else None)
+    server, approved = await pinning.approve_held(session, principal, server_id, [str(name)] if name else None)
     context = await _context(session, principal, server) | {"approved": [pin.name for pin in approved]}
     return render(request, "server/pins_table.html", context)
 
