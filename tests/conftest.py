@@ -28,6 +28,7 @@ ONCE_PATHS: dict[str, str] = {
     "tests/servers/test_process_e2e.py": "runtime",
     "tests/servers/test_redeploy.py": "runtime",
     "tests/secretstore/test_vault.py": "external tool",
+    "tests/credentials/test_unsandboxed.py": "runtime",
     "tests/pinning/test_pinning_e2e.py": "runtime",
     "tests/mcp/": "runtime",
     "tests/ui/": "browser",

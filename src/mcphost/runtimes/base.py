@@ -152,6 +152,12 @@ class Runtime(ABC):
         """What holds for every server of this runtime that users should know (e.g. no sandbox)."""
         return []
 
+    @property
+    def isolates_instances(self) -> bool:
+        """Whether two instances of one server cannot see each other's processes (and so their environment): what
+        giving each user's instance that user's own credentials relies on."""
+        return True
+
     def enforced_for(self, artifact: Artifact | None = None) -> frozenset[str]:
         """Limits this runtime enforces on this host, for this program."""
         return self.enforces

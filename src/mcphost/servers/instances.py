@@ -262,6 +262,12 @@ class InstancePool:
         """The user's own values of the server's per-user variables; CredentialsRequired when some are not set."""
         if not server.per_user_env:
             return {}
+        if not self.parts.runtimes.get(server.runtime).isolates_instances:
+            raise InstanceUnavailable(
+                f"{server.slug} takes credentials from each user, and this node runs its servers without the sandbox: "
+                "one user's instance could read another's. An administrator enables the sandbox (bubblewrap) or "
+                "runs it on Docker."
+            )
         values: dict[str, str] = {}
         if user_id is not None:
             async with self.parts.db.session_scope() as session:

@@ -137,6 +137,11 @@ class ProcessRuntime(Runtime):
         return self._sandbox is not None
 
     @property
+    def isolates_instances(self) -> bool:
+        """Unsandboxed, a server's instances run as one user and can read each other's /proc/PID/environ."""
+        return self.sandboxed
+
+    @property
     def warnings(self) -> list[str]:
         """What holds for every server of this runtime that the user should know (shown on each server)."""
         self._check_sandbox()
