@@ -11,12 +11,15 @@ home hosts both (rate limits lifted, a node name of its own).
   first, then ``--starts`` of each, interleaved; median.
 - Gateway throughput at 1 and 16 calls in flight on one MCP session (as ``bench/gateway/compare.py``): calls/s,
   latency and CPU per call of the MCP Host process tree, less the process runtime's server (for Docker the server
-  runs in the container, outside that tree, and the stdio relay through dockerd and containerd-shim is not in it
-  either: that CPU is shown apart as "engine CPU"). Windows of ``--seconds`` after 1 s of warm-up, runtimes
-  interleaved, medians of ``--reps``.
+  runs in the container, outside that tree; with ``--channel attach`` the stdio relay through dockerd and
+  containerd-shim is not in it either: that CPU is shown apart as "engine CPU"). Windows of ``--seconds`` after 1 s
+  of warm-up, runtimes interleaved, medians of ``--reps``.
+- ``--channel``: MCP to the container over two FIFOs (the default, ``docker.stdio_channel``) or over the engine's
+  attach socket, the way before the FIFOs.
 
     .venv/bin/python bench/container_vs_process.py                                 10 s windows, 3 repetitions
     .venv/bin/python bench/container_vs_process.py --seconds 1 --reps 1 --starts 1  a quick look
+    .venv/bin/python bench/container_vs_process.py --channel attach                the attach socket
 
 Needs a Docker engine (bash scripts/start_dockerd.sh) and the base images (bash scripts/docker_base_images.sh).
 """
@@ -260,6 +263,7 @@ async def main(options: argparse.Namespace) -> int:
         "MCPHOST_RUNTIME__SANDBOX": "auto",
         "MCPHOST_RUNTIME__NODE_NAME": f"bench-{uuid.uuid4().hex[:8]}",  # leaves other nodes' containers alone
         "MCPHOST_DOCKER__DEFAULT_FOR_IMAGES": "true",
+        "MCPHOST_DOCKER__STDIO_CHANNEL": options.channel,
     }
     with tempfile.TemporaryDirectory() as scratch:
         argv = [str(Path(sys.executable).parent / "mcphost"), "up", "--port", str(port), "--home", scratch]
@@ -273,6 +277,7 @@ async def main(options: argparse.Namespace) -> int:
             except (RuntimeError, httpx.HTTPError) as exc:
                 print(f"error: {exc}\nlog: {log.read_text()[-3000:]}", file=sys.stderr)
                 return 1
+    print(f"Docker stdio channel: {options.channel}\n")
     print(report(starts, runs, options))
     print(f"\nload average (1 min): {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     return 1 if any(w.errors for w in runs.values()) else 0
@@ -284,6 +289,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the windows; medians (default 3)")
     parser.add_argument("--starts", type=int, default=5, help="timed cold starts per runtime (default 5)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16], help="calls in flight (default 1 16)")
+    parser.add_argument(
+        "--channel",
+        choices=["fifo", "attach"],
+        default="fifo",
+        help="how MCP reaches the container's stdio (docker.stdio_channel; default fifo)",
+    )
     return parser.parse_args(argv)
 
 

@@ -115,6 +115,12 @@ class DockerSettings(BaseModel):
         "default runtime.",
     )
     gvisor_runtime: str = Field("runsc", description="The engine's name for the gVisor runtime.")
+    stdio_channel: Literal["fifo", "attach"] = Field(
+        "fifo",
+        description="How MCP reaches a stdio server in a container: 'fifo', two named pipes (the image's /bin/sh "
+        "redirects the server's stdin and stdout; needs a shell in the image and runc, else the attach socket), or "
+        "'attach', the engine's attach socket (every message through dockerd).",
+    )
     network: str = Field(
         "mcphost",
         description="The bridge network servers with network access join (created when missing; containers on it "

@@ -20,6 +20,8 @@ PYTHON_BASE = "mcphost-base/python:bookworm"
 NODE_BASE = "mcphost-base/node:bookworm"
 STDIO_IMAGE = "mcphost-test/echo:stdio"
 HTTP_IMAGE = "mcphost-test/echo:http"
+#: The stdio server in an image without /bin/sh (exec-form RUN needs no shell): MCP over the attach socket.
+SHELLLESS_IMAGE = "mcphost-test/echo:no-shell"
 LABEL = "org.mcphost.test-recipe"
 
 RECIPES = {
@@ -33,6 +35,12 @@ COPY echo_server.py http_echo_server.py /app/
 USER app
 EXPOSE 8080
 CMD ["python3", "-u", "/app/http_echo_server.py"]
+""",
+    SHELLLESS_IMAGE: f"""FROM {PYTHON_BASE}
+COPY echo_server.py /app/echo_server.py
+RUN ["/usr/bin/rm", "/usr/bin/sh"]
+ENTRYPOINT ["python3", "-u"]
+CMD ["/app/echo_server.py"]
 """,
 }
 FILES = ("echo_server.py", "http_echo_server.py")

@@ -14,30 +14,61 @@ import pytest
 
 from mcphost.runtimes.base import Limits, PrepareFailed, StartFailed
 from mcphost.runtimes.docker import DockerRuntime
-from tests.runtimes.docker.conftest import containers_of
+from tests.runtimes.docker.conftest import containers_of, docker_settings
 from tests.runtimes.docker.helpers import Client, launch, no_progress
-from tests.runtimes.docker.images import HTTP_IMAGE, STDIO_IMAGE
+from tests.runtimes.docker.images import HTTP_IMAGE, SHELLLESS_IMAGE, STDIO_IMAGE
 
 STDIO = {"type": "image", "image": STDIO_IMAGE}
 HTTP = {"type": "image", "image": HTTP_IMAGE, "transport": "streamable-http"}
 
 
-async def test_a_stdio_server_answers_over_the_attach_socket(docker_runtime: DockerRuntime, data_dir: Path) -> None:
-    instance = await launch(docker_runtime, data_dir, STDIO)
+@pytest.mark.parametrize("channel", ["fifo", "attach"])
+async def test_a_stdio_server_answers_over_fifos_or_the_attach_socket(
+    channel: str, home: Path, docker_client: docker.DockerClient, data_dir: Path
+) -> None:
+    runtime = DockerRuntime(docker_settings(home, stdio_channel=channel))
+    try:
+        instance = await launch(runtime, data_dir, STDIO)
+        attrs = docker_client.api.inspect_container(instance.container_id)
+        async with Client(instance) as client:
+            tools = await client.session.list_tools()
+            assert await client.call("echo", {"text": f"over {channel}"}) == f"over {channel}"
+            assert await client.call("add", {"a": 2, "b": 3}) == "5"
 
+        assert {"echo", "add", "whoami"} <= {tool["name"] for tool in tools}
+        logs = []
+        async for line in instance.log_lines():
+            logs.append(line)
+            if "fixture: ready" in line:
+                break
+        assert "fixture: ready" in logs  # stderr reaches the logs, never the MCP channel
+        assert await instance.stop(2) == 0  # end of input: the server leaves on its own
+    finally:
+        await runtime.close()
+
+    mounts = {mount["Destination"]: mount for mount in attrs["Mounts"]}
+    if channel == "fifo":
+        # the image's shell execs the server with its stdin and stdout on the FIFOs, mounted read-only
+        assert attrs["Config"]["Entrypoint"][:2] == ["/bin/sh", "-c"] and not attrs["Config"]["OpenStdin"]
+        assert attrs["Config"]["Cmd"] == ["python3", "-u", "/app/echo_server.py"]
+        assert mounts["/run/mcphost-stdio"]["RW"] is False
+    else:
+        assert attrs["Config"]["OpenStdin"] and "/run/mcphost-stdio" not in mounts
+    assert not list((home / "run" / "docker-stdio").glob("*"))  # the FIFOs went with the container
+
+
+async def test_an_image_without_a_shell_speaks_over_the_attach_socket(
+    docker_runtime: DockerRuntime, data_dir: Path, docker_client: docker.DockerClient
+) -> None:
+    artifact = await docker_runtime.prepare({"type": "image", "image": SHELLLESS_IMAGE}, no_progress)
+    instance = await launch(docker_runtime, data_dir, artifact=artifact)
     async with Client(instance) as client:
-        tools = await client.session.list_tools()
-        assert await client.call("echo", {"text": "over attach"}) == "over attach"
-        assert await client.call("add", {"a": 2, "b": 3}) == "5"
+        assert await client.call("echo", {"text": "no shell"}) == "no shell"
+    attrs = docker_client.api.inspect_container(instance.container_id)
+    await instance.stop(2)
 
-    assert {"echo", "add", "whoami"} <= {tool["name"] for tool in tools}
-    logs = []
-    async for line in instance.log_lines():
-        logs.append(line)
-        if "fixture: ready" in line:
-            break
-    assert "fixture: ready" in logs  # stderr reaches the logs, never the MCP channel
-    assert await instance.stop(2) == 0  # end of input: the server leaves on its own
+    assert artifact.details["shell"] is False
+    assert attrs["Config"]["OpenStdin"] and attrs["Config"]["Entrypoint"] == ["python3", "-u"]
 
 
 async def test_prepare_records_the_digest_and_the_user(docker_runtime: DockerRuntime) -> None:

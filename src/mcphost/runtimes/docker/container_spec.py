@@ -9,7 +9,10 @@
   containers cannot reach each other or this host (``network``);
 - its configuration and secrets as environment values only: labels carry ids, never values;
 - no log driver: the output is read over the attach socket into the server's logs, and nothing of what a server
-  writes (MCP traffic included) is kept by the engine.
+  writes (MCP traffic included) is kept by the engine;
+- for stdio servers whose image has a shell (under runc), MCP over two FIFOs rather than the attach socket
+  (``fifo``): the entry point becomes ``/bin/sh -c 'exec "$@" <in >out'`` followed by the image's own entry point
+  and command (or the source's).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mcphost.runtimes.base import LaunchSpec
+from mcphost.runtimes.docker.fifo import STDIO_DIR, wrap_command
 from mcphost.settings import DockerSettings
 
 __all__ = ["DATA", "LABEL_HOME", "LABEL_INSTANCE", "LABEL_NODE", "LABEL_SERVER", "ContainerPlan", "plan_container"]
@@ -48,6 +53,10 @@ class ContainerPlan:
     stdin: bool
     network: str
     working_dir: str | None = None
+    #: Replaces the image's entry point (None: the image's own).
+    entrypoint: list[str] | None = None
+    #: The host directory of the FIFOs that carry MCP (None: MCP over the attach socket).
+    fifo_dir: Path | None = None
     host: dict[str, Any] = field(default_factory=dict)
     #: The GPU request that could not be passed to the engine (no NVIDIA runtime), recorded in a label instead.
     gpu_unavailable: bool = False
@@ -66,7 +75,9 @@ def plan_container(
     home: str,
     user: str,
     gpu_supported: bool,
+    fifo_root: Path | None = None,
 ) -> ContainerPlan:
+    """``fifo_root``: where FIFO directories are made, when MCP may go over FIFOs (see ``fifo``)."""
     artifact = spec.artifact
     details = artifact.details
     none = spec.limits.network == "none"
@@ -109,17 +120,27 @@ def plan_container(
             gpu_unavailable = True
     if none and settings.gvisor == "network_none":
         host["runtime"] = settings.gvisor_runtime
+    name = container_name(spec.slug, spec.instance_key)
     command = list(artifact.argv) or None
+    entrypoint = fifo_dir = None
+    # The full command as the engine would run it: the image's entry point, then the source's command or the image's.
+    argv = [*(details.get("entrypoint") or ()), *(artifact.argv or details.get("cmd") or ())]
+    if fifo_root is not None and stdio and details.get("shell") and "runtime" not in host and argv:
+        fifo_dir = fifo_root / name
+        entrypoint, command = wrap_command([str(part) for part in argv])
+        host["binds"][str(fifo_dir)] = {"bind": STDIO_DIR, "mode": "ro"}
     return ContainerPlan(
-        name=container_name(spec.slug, spec.instance_key),
+        name=name,
         image=artifact.image or "",
         command=command,
         environment=env,
         labels=labels,
         user=user,
-        stdin=stdio,
+        stdin=stdio and fifo_dir is None,
         network="none" if none else settings.network,
         working_dir=details.get("working_dir") or None,
+        entrypoint=entrypoint,
+        fifo_dir=fifo_dir,
         host=host,
         gpu_unavailable=gpu_unavailable,
     )

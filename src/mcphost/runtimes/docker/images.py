@@ -33,6 +33,13 @@ class ImageFacts:
     exposed: tuple[int, ...]
     env: dict[str, str] = field(default_factory=dict)
     working_dir: str = ""
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+
+    @property
+    def command(self) -> dict[str, list[str]]:
+        """The image's entry point and command, as recorded in an artifact's details."""
+        return {"entrypoint": list(self.entrypoint), "cmd": list(self.cmd)}
 
 
 def registry_of(reference: str) -> str:
@@ -167,11 +174,35 @@ def image_facts(inspection: dict[str, Any], reference: str) -> ImageFacts:
         exposed=tuple(exposed),
         env=env,
         working_dir=str(config.get("WorkingDir") or ""),
+        entrypoint=tuple(str(part) for part in config.get("Entrypoint") or ()),
+        cmd=tuple(str(part) for part in config.get("Cmd") or ()),
     )
 
 
 def _short(repository: str) -> str:
     return repository.removeprefix("docker.io/").removeprefix("library/")
+
+
+async def has_path(engine: Engine, image: str, path: str) -> bool:
+    """Whether an image has ``path`` (a file or a link), seen from a container that is created and never started."""
+    api = engine.api
+
+    def look() -> bool:
+        container = api.create_container(image, command=["/nonexistent"], entrypoint=[], network_disabled=True)
+        try:
+            chunks, _ = api.get_archive(container["Id"], path)
+            for _chunk in chunks:  # a link, or one file: read to the end so the connection is reused
+                pass
+            return True
+        except NotFound:
+            return False
+        finally:
+            api.remove_container(container["Id"], force=True)
+
+    try:
+        return await engine.run(look)
+    except (DockerException, OSError):
+        return False
 
 
 async def read_file(engine: Engine, image: str, path: str, limit: int = 1 << 20) -> bytes | None:

@@ -5,7 +5,10 @@ The attach socket is the engine's hijacked HTTP connection (``POST /containers/{
 container starts so no output is lost. Without a TTY the engine multiplexes stdout and stderr on it in frames (an
 8-byte header: stream, 0, 0, 0, size as a big-endian u32); what is written to it goes to the server's stdin, as is.
 The container is created with ``StdinOnce``: closing our side of the socket for writing ends the server's input,
-the first step of the MCP stdio shutdown. The stream ends when the container exits (the engine closes it)."""
+the first step of the MCP stdio shutdown. The stream ends when the container exits (the engine closes it).
+
+When MCP goes over FIFOs (``fifo``: images with a shell), the attach socket carries only the logs (stdout and stderr
+merged, the server's stdout being the FIFO) and still tells when the container exits."""
 
 from __future__ import annotations
 
@@ -21,9 +24,10 @@ from docker.errors import APIError, DockerException, NotFound
 
 from mcphost.runtimes.base import Transport
 from mcphost.runtimes.docker.engine import Engine
+from mcphost.runtimes.docker.fifo import FifoChannel
 from mcphost.runtimes.watched import WatchedInstance
 
-__all__ = ["Attached", "DockerInstance", "attach"]
+__all__ = ["STDIO_LIMIT", "Attached", "DockerInstance", "attach"]
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +140,7 @@ class DockerInstance(WatchedInstance):
         url: str | None,
         attached: Attached,
         max_log_lines: int,
+        channel: FifoChannel | None = None,
         after_removal: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(name=name, url=url, log_stream=attached.logs, max_log_lines=max_log_lines)
@@ -145,6 +150,8 @@ class DockerInstance(WatchedInstance):
         self.oom_killed = False
         self._engine = engine
         self._attached = attached
+        #: MCP over FIFOs (``fifo``); None: over the attach socket.
+        self._channel = channel
         self._after_removal = after_removal
         self._watch_task = asyncio.create_task(self._watch(), name=f"watch-{name}")
 
@@ -152,6 +159,8 @@ class DockerInstance(WatchedInstance):
     def stdio(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         if self.transport != "stdio":
             return None
+        if self._channel is not None and self._channel.writer is not None:
+            return self._channel.reader, self._channel.writer
         return self._attached.reader, self._attached.writer
 
     async def stop(self, grace: float) -> int:
@@ -161,7 +170,7 @@ class DockerInstance(WatchedInstance):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(grace, 0.0)
         if self.transport == "stdio" and grace > 0:
-            self._attached.end_input()
+            (self._channel or self._attached).end_input()
             if await self._exits_within(grace / 2):
                 return await self.wait()
         remaining = max(0, math.ceil(deadline - loop.time()))
@@ -207,4 +216,6 @@ class DockerInstance(WatchedInstance):
             if self._after_removal is not None:
                 self._after_removal(self.container_id)
             self._attached.close()
+            if self._channel is not None:
+                self._channel.close()
             await self._exited_with(-9)

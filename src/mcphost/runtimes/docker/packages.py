@@ -69,7 +69,9 @@ class PackageImages:
         self.settings = settings
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def prepare(self, source: dict[str, Any], progress: Progress, *, user: UserFor) -> Artifact:
+    async def prepare(
+        self, source: dict[str, Any], progress: Progress, *, user: UserFor, shell: Callable[[str], Awaitable[bool]]
+    ) -> Artifact:
         package = PackageSource.parse(source)
         registry, name, version, program, args = (
             package.registry, package.name, package.version, package.program, package.args
@@ -100,6 +102,7 @@ class PackageImages:
                 "image_id": facts.id, "digest": facts.digest, "program": chosen.rsplit("/", 1)[-1],
                 "cached": cached, "engine": "node" if registry == "npm" else "python",
                 "user": await user(facts.id, facts.user, progress), "working_dir": "/data",
+                "shell": await shell(facts.id), **facts.command,
             },
         )  # fmt: skip
 

@@ -31,10 +31,10 @@ from mcphost.runtimes.base import (
     StartFailed,
     Transport,
 )
-from mcphost.runtimes.docker import adoption, images
+from mcphost.runtimes.docker import adoption, fifo, images
 from mcphost.runtimes.docker.container_spec import ContainerPlan, plan_container
 from mcphost.runtimes.docker.engine import Engine
-from mcphost.runtimes.docker.instance import DockerInstance, attach
+from mcphost.runtimes.docker.instance import STDIO_LIMIT, DockerInstance, attach
 from mcphost.runtimes.docker.network import network_problem
 from mcphost.runtimes.docker.packages import PackageImages
 from mcphost.settings import Settings
@@ -62,6 +62,7 @@ class DockerRuntime(Runtime):
         self.home = str(settings.home)
         self.max_log_lines = max_log_lines
         self._instances: dict[str, DockerInstance] = {}
+        self._shells: dict[str, bool] = {}
         self._ready: asyncio.Task[str | None] | None = None
 
     # what holds on this engine
@@ -109,7 +110,7 @@ class DockerRuntime(Runtime):
         if kind == "image":
             return await self._prepare_image(source, progress)
         if kind == "package":
-            return await self.packages.prepare(source, progress, user=self._user_for)
+            return await self.packages.prepare(source, progress, user=self._user_for, shell=self._has_shell)
         if kind == "git":
             return await self._prepare_git(source, progress)
         raise PrepareFailed(f"the docker runtime cannot run {kind!r} sources; it runs images, packages and git builds")
@@ -158,6 +159,8 @@ class DockerRuntime(Runtime):
             port = port or _exposed_port(reference, facts.exposed)
             path = str(source.get("path") or "/mcp")
             details.update(port=int(port), path=path)
+        if transport == "stdio":
+            details |= facts.command | {"shell": await self._has_shell(facts.id)}
         await progress(f"image {reference} is {facts.digest}")
         command = tuple(str(part) for part in source.get("command") or ())
         return Artifact(argv=command, transport=transport, url=url, image=facts.id, details=details)
@@ -183,6 +186,12 @@ class DockerRuntime(Runtime):
         if built.pushed:
             build |= {"pushed": built.image, "digest": built.digest}
         return replace(artifact, details=artifact.details | build)
+
+    async def _has_shell(self, image_id: str) -> bool:
+        """Whether an image has the shell that MCP over FIFOs needs (``fifo``); remembered per image id."""
+        if image_id not in self._shells:
+            self._shells[image_id] = await images.has_path(self.engine, image_id, fifo.SHELL)
+        return self._shells[image_id]
 
     async def _user_for(self, image: str, user: str, progress: Progress) -> str:
         """The uid:gid to run an image as: its own user unless that is root, else the default (nobody)."""
@@ -231,18 +240,33 @@ class DockerRuntime(Runtime):
             home=self.home,
             user=user,
             gpu_supported=spec.limits.gpu > 0 and self.gpu_supported(),
+            fifo_root=self.fifo_root if self.options.stdio_channel == "fifo" else None,
         )
-        container_id = await self._create(spec, plan)
+        if plan.fifo_dir is not None:
+            await asyncio.to_thread(self._make_fifos, plan.fifo_dir, user)
+        try:
+            container_id = await self._create(spec, plan)
+        except StartFailed:
+            if plan.fifo_dir is not None:
+                await asyncio.to_thread(fifo.remove_fifos, plan.fifo_dir)
+            raise
+        channel = None
         try:
             attached = await attach(self.engine, container_id, stdin=plan.stdin)
+            if plan.fifo_dir is not None:
+                channel = await fifo.open_output(plan.fifo_dir, STDIO_LIMIT)
         except (DockerException, OSError) as exc:
             await self._discard(container_id, plan)
             raise StartFailed(f"cannot attach to {spec.slug}'s container: {exc}") from None
         try:
             await self.engine.run(self.engine.api.start, container_id)
             url = await self._url(container_id, plan, artifact) if artifact.transport == "streamable-http" else None
+            if channel is not None and plan.fifo_dir is not None:
+                await self._open_input(channel, plan.fifo_dir, attached.ended)
         except (DockerException, OSError) as exc:
             attached.close()
+            if channel is not None:
+                channel.close()
             await self._discard(container_id, plan)
             raise StartFailed(f"cannot start {spec.slug}'s container: {_explain(exc)}") from None
         instance = DockerInstance(
@@ -252,11 +276,31 @@ class DockerRuntime(Runtime):
             transport=artifact.transport,
             url=url,
             attached=attached,
+            channel=channel,
             max_log_lines=self.max_log_lines,
             after_removal=self._removed(plan),
         )
         self._instances[container_id] = instance
         return instance
+
+    async def _open_input(self, channel: fifo.FifoChannel, directory: Path, ended: asyncio.Event) -> None:
+        limit = self.settings.runtime.start_timeout_seconds
+        try:
+            async with asyncio.timeout(limit):
+                await fifo.open_input(channel, directory, ended)
+        except TimeoutError:
+            raise OSError(f"the server did not open its input (a FIFO) within {limit:.0f} s") from None
+
+    @property
+    def fifo_root(self) -> Path:
+        """Where the FIFO directories of containers' stdio are made (one per container, removed with it)."""
+        return Path(self.home) / "run" / "docker-stdio"
+
+    def _make_fifos(self, directory: Path, user: str) -> None:
+        uid, _, gid = user.partition(":")
+        owner = (int(uid), int(gid or uid)) if os.geteuid() == 0 and uid.isdigit() else (None, None)
+        fifo.remove_fifos(directory)
+        fifo.make_fifos(directory, *owner)
 
     def _data_dir_for(self, spec: LaunchSpec, user: str) -> str:
         """Create the data directory and give it to the container's user; as another user than root, containers run
@@ -283,6 +327,7 @@ class DockerRuntime(Runtime):
             created = api.create_container(
                 plan.image,
                 command=plan.command,
+                entrypoint=plan.entrypoint,
                 name=plan.name,
                 environment=plan.environment,
                 labels=plan.labels,
@@ -315,6 +360,8 @@ class DockerRuntime(Runtime):
     async def _discard(self, container_id: str, plan: ContainerPlan) -> None:
         with contextlib.suppress(DockerException, NotFound):
             await self.engine.run(self.engine.api.remove_container, container_id, force=True, v=True)
+        if plan.fifo_dir is not None:
+            await asyncio.to_thread(fifo.remove_fifos, plan.fifo_dir)
         if plan.host.get("runtime"):
             await asyncio.to_thread(adoption.kill_runsc_leftovers, [container_id])
 
@@ -323,6 +370,8 @@ class DockerRuntime(Runtime):
 
         def removed(container_id: str) -> None:
             self._instances.pop(container_id, None)
+            if plan.fifo_dir is not None:
+                fifo.remove_fifos(plan.fifo_dir)
             if gvisor:
                 adoption.kill_runsc_leftovers([container_id])
 
