@@ -1,6 +1,7 @@
 """Every built-in catalog entry installs from its registry, starts in the sandbox, and lists its tools.
 
-Inputs an entry requires are given values that work on this machine (the local Redis and PostgreSQL)."""
+Inputs an entry requires are given values that work on this machine (the local Redis and PostgreSQL); per-user
+inputs (GitHub's token) a made-up value, as one user's instance would get theirs."""
 
 from __future__ import annotations
 
@@ -45,9 +46,11 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> ProcessRuntime:
 @pytest.mark.parametrize("name", sorted(ENTRIES))
 async def test_entry_starts_and_lists_tools(name: str, runtime: ProcessRuntime, tmp_path: Path) -> None:
     server = ServerJson.model_validate(ENTRIES[name])
+    per_user = set(server.per_user_inputs())  # not asked at deploy: each user's instance gets their own value
     required = {v.name for p in server.packages or [] for v in p.environment_variables or [] if v.is_required}
-    resolved = resolve(server, name_version=server.version, env={k: INPUTS[k] for k in required}, secret_env={})
-    variables = resolved.env | resolved.secret_env
+    env = {k: INPUTS[k] for k in required - per_user}
+    resolved = resolve(server, name_version=server.version, env=env, secret_env={})
+    variables = resolved.env | resolved.secret_env | {name: "a-users-own-value" for name in resolved.per_user_env}
 
     async def quiet(_line: str) -> None:
         return None

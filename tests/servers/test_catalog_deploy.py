@@ -12,6 +12,8 @@ from mcphost.models import Server
 from tests.support.accounts import Account, assert_error
 
 REDIS = "io.github.modelcontextprotocol/redis"
+GITHUB = "io.github.modelcontextprotocol/github"
+TOKEN = "GITHUB_PERSONAL_ACCESS_TOKEN"
 
 
 async def _deploy(client: httpx.AsyncClient, who: Account, name: str, **body: Any) -> httpx.Response:
@@ -44,6 +46,7 @@ async def test_an_entry_describes_its_inputs(client: httpx.AsyncClient, user: Ac
             "secret": True,
             "default": None,
             "choices": None,
+            "per_user": False,
         }
     ]
     assert entry["document"]["packages"][0]["identifier"] == "@modelcontextprotocol/server-redis"
@@ -115,3 +118,56 @@ async def test_admin_imports_a_server_json_and_errors_point_at_the_bad_field(
     assert latest["version"] == "1.10.0"
     older = (await client.get("/api/catalog/io.example/weather?version=1.2.0", headers=user.headers)).json()
     assert older["version"] == "1.2.0"
+
+
+async def test_an_entrys_per_user_inputs_are_each_users_own(client: httpx.AsyncClient, user: Account) -> None:
+    entry = (await client.get(f"/api/catalog/{GITHUB}", headers=user.headers)).json()
+    deployed = await _deploy(client, user, GITHUB)
+    # the deployer may still choose one shared token of their own
+    shared = await _deploy(
+        client, user, GITHUB, isolation="shared", per_user_env=[], secret_env={TOKEN: "github_pat_shared"}
+    )
+    shared_without = await _deploy(client, user, GITHUB, isolation="shared", per_user_env=[])
+    shared_with_per_user = await _deploy(client, user, GITHUB, isolation="shared")
+
+    assert [(i["name"], i["per_user"], i["required"], i["secret"]) for i in entry["inputs"]] == [
+        (TOKEN, True, False, True)
+    ]
+    body = deployed.json()
+    assert deployed.status_code == 201, deployed.text
+    assert body["isolation"] == "per_user" and body["per_user_env"] == [TOKEN] and body["secret_env"] == []
+    assert shared.status_code == 201 and shared.json()["isolation"] == "shared"
+    assert shared.json()["per_user_env"] == [] and shared.json()["secret_env"] == [TOKEN]
+    assert TOKEN in str(assert_error(shared_without, 422, "missing_input")["message"])
+    assert f"per_user_env ({TOKEN}) needs per_user or per_session isolation" in str(
+        assert_error(shared_with_per_user, 422, "validation_error")["message"]
+    )
+
+
+async def test_per_user_inputs_must_be_variables_of_the_entry(client: httpx.AsyncClient, admin: Account) -> None:
+    document = {
+        "name": "io.example/mail",
+        "description": "Mail as each user.",
+        "version": "1.0.0",
+        "packages": [
+            {
+                "registryType": "pypi",
+                "identifier": "mail-mcp",
+                "version": "1.0.0",
+                "transport": {"type": "stdio"},
+                "environmentVariables": [{"name": "MAIL_TOKEN", "isSecret": True}],
+            }
+        ],
+        "_meta": {"org.mcphost/per-user-inputs": ["MAIL_PASSWORD"]},
+    }
+
+    wrong = await client.post("/api/catalog", json=document, headers=admin.headers)
+    right = await client.post(
+        "/api/catalog",
+        json={**document, "_meta": {"org.mcphost/per-user-inputs": ["MAIL_TOKEN"]}},
+        headers=admin.headers,
+    )
+
+    error = assert_error(wrong, 422, "invalid_server_json")
+    assert "MAIL_PASSWORD, which no package declares" in str(error["details"])
+    assert right.status_code == 201 and right.json()["inputs"][0]["per_user"] is True

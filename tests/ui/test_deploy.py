@@ -11,6 +11,7 @@ from tests.ui.live import ADMIN_EMAIL, Console, unique_email
 
 TIME = "io.github.modelcontextprotocol/time"
 POSTGRES = "io.github.modelcontextprotocol/postgres"
+GITHUB = "io.github.modelcontextprotocol/github"
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -127,6 +128,19 @@ async def test_catalog_inputs_bring_defaults_choices_and_keep_secrets_out(
         created = api.get(f"/api/servers/{server_id}").json()
     assert created["env"] == {"REGION": "eu", "TIMEOUT": "30", "LABEL": "hello"}
     assert created["secret_env"] == ["API_TOKEN"]
+
+
+async def test_per_user_inputs_are_left_to_each_user(page: Page, console: Console) -> None:
+    await sign_up(page, unique_email("github"))
+    await page.goto(f"/catalog/{GITHUB}")
+    await expect(page.get_by_label("GITHUB_PERSONAL_ACCESS_TOKEN")).to_have_count(0)  # not asked of the deployer
+    await expect(page.locator("#per-user-inputs")).to_contain_text("sets their own GITHUB_PERSONAL_ACCESS_TOKEN")
+    await page.get_by_role("button", name="Deploy GitHub").click()
+    await expect(page.locator("h1 [data-status-for]")).to_have_text("running")
+    server_id = page.url.split("/servers/")[1].split("/")[0]
+    with console.api() as api:
+        created = api.get(f"/api/servers/{server_id}").json()
+    assert created["isolation"] == "per_user" and created["per_user_env"] == ["GITHUB_PERSONAL_ACCESS_TOKEN"]
 
 
 async def test_a_package_with_an_invalid_name_says_what_to_fix(page: Page, console_watch: ConsoleWatch) -> None:

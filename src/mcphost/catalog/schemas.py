@@ -18,6 +18,11 @@ class CatalogInput(BaseModel):
     secret: bool
     default: str | None = None
     choices: list[str] | None = None
+    per_user: bool = Field(
+        False,
+        description="Each user of a deployment supplies their own value (e.g. their own token): not asked at deploy; "
+        "deployments get per_user isolation.",
+    )
 
 
 class CatalogEntryOut(BaseModel):

@@ -9,6 +9,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_URL = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json"
+#: Where an entry names the environment variables each user supplies for themselves (``_meta``, directly or under
+#: the official registry's publisher-provided extension): a list of names of its packages' environment variables.
+PER_USER_INPUTS = "org.mcphost/per-user-inputs"
+PUBLISHER_PROVIDED = "io.modelcontextprotocol.registry/publisher-provided"
 _VERSION_RANGE = re.compile(r"^[\^~<>=*]|[*xX](\.|$)|\s|\|\|")
 
 
@@ -141,7 +145,26 @@ class ServerJson(_Model):
     def _deployable(self) -> ServerJson:
         if not self.packages and not self.remotes:
             raise ValueError("a server needs at least one entry in packages or remotes")
+        declared = {v.name for p in self.packages or [] for v in p.environment_variables or []}
+        unknown = [name for name in self.per_user_inputs() if name not in declared]
+        if unknown:
+            raise ValueError(
+                f"_meta {PER_USER_INPUTS} names {', '.join(unknown)}, which no package declares in environmentVariables"
+            )
         return self
+
+    def per_user_inputs(self) -> list[str]:
+        """The environment variables each user of a deployment supplies for themselves (their own token…)."""
+        meta = self.meta or {}
+        publisher = meta.get(PUBLISHER_PROVIDED)
+        names = meta.get(PER_USER_INPUTS)
+        if names is None and isinstance(publisher, dict):
+            names = publisher.get(PER_USER_INPUTS)
+        if names is None:
+            return []
+        if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+            raise ValueError(f"_meta {PER_USER_INPUTS} must be a list of environment variable names")
+        return list(dict.fromkeys(names))
 
     def document(self) -> dict[str, Any]:
         """The entry as server.json, with the official field names and nothing unset."""

@@ -36,6 +36,7 @@ def parse_server_json(document: Any) -> ServerJson:
 
 def entry_out(entry: CatalogEntry) -> CatalogEntryOut:
     server = ServerJson.model_validate(entry.document)
+    per_user = set(server.per_user_inputs())
     inputs: dict[str, CatalogInput] = {}
     for package in server.packages or []:
         for variable in package.environment_variables or []:
@@ -44,10 +45,14 @@ def entry_out(entry: CatalogEntry) -> CatalogEntryOut:
                 CatalogInput(
                     name=variable.name,
                     description=variable.description,
-                    required=variable.is_required and variable.default is None and variable.value is None,
+                    required=variable.is_required
+                    and variable.default is None
+                    and variable.value is None
+                    and variable.name not in per_user,
                     secret=variable.is_secret,
                     default=variable.default,
                     choices=variable.choices,
+                    per_user=variable.name in per_user,
                 ),
             )
     return CatalogEntryOut(

@@ -2,7 +2,9 @@
 
 The entry's first PyPI or npm package with the stdio transport is chosen. Its arguments are kept as templates
 (``{REDIS_URL}``) and filled in only at launch, so a secret used in an argument is never stored in clear.
-Missing required inputs are refused by name; inputs the entry marks secret always go to ``secret_env``."""
+Missing required inputs are refused by name; inputs the entry marks secret always go to ``secret_env``. Inputs the
+entry marks per-user (``_meta`` ``org.mcphost/per-user-inputs``) are not asked of the deployer: each user of the
+server supplies their own (``per_user_env``), unless the deployment says otherwise."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ class ResolvedCatalog:
     source: dict[str, Any]
     env: dict[str, str]
     secret_env: dict[str, str]
+    #: The variables each user supplies for themselves.
+    per_user_env: list[str]
 
 
 def choose_package(server: ServerJson) -> Package:
@@ -44,16 +48,24 @@ def _argument_template(argument: Argument) -> list[str]:
 
 
 def resolve(
-    server: ServerJson, *, name_version: str, env: dict[str, str], secret_env: dict[str, str]
+    server: ServerJson,
+    *,
+    name_version: str,
+    env: dict[str, str],
+    secret_env: dict[str, str],
+    per_user_env: list[str] | None = None,
 ) -> ResolvedCatalog:
-    """The source to store and the environment (with the entry's defaults) split into clear and secret parts."""
+    """The source to store and the environment (with the entry's defaults) split into clear and secret parts;
+    ``per_user_env`` (default: the entry's per-user inputs) names the variables each user supplies."""
     package = choose_package(server)
     variables: list[KeyValueInput] = list(package.environment_variables or [])
+    per_user = list(server.per_user_inputs() if per_user_env is None else per_user_env)
     env, secret_env = dict(env), dict(secret_env)
     for variable in variables:
         if variable.is_secret and variable.name in env:
             secret_env[variable.name] = env.pop(variable.name)
-    missing = [v.name for v in package.required_env() if v.name not in env and v.name not in secret_env]
+    given = env.keys() | secret_env.keys() | set(per_user)
+    missing = [v.name for v in package.required_env() if v.name not in given]
     if missing:
         raise ValidationFailed(
             f"{server.name} needs {', '.join(missing)}; pass "
@@ -68,7 +80,7 @@ def resolve(
                 for name in missing
             ],
         )
-    defaults = {v.name: v.default for v in variables if v.default is not None and v.name not in env | secret_env}
+    defaults = {v.name: v.default for v in variables if v.default is not None and v.name not in given}
     env = defaults | env
     args: list[str] = []
     for argument in [*(package.package_arguments or [])]:
@@ -85,7 +97,7 @@ def resolve(
             "args": args,
         },
     }
-    return ResolvedCatalog(source=source, env=env, secret_env=secret_env)
+    return ResolvedCatalog(source=source, env=env, secret_env=secret_env, per_user_env=per_user)
 
 
 def _is_secret(variables: list[KeyValueInput], name: str) -> bool:

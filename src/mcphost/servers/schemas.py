@@ -103,7 +103,11 @@ class _ServerFields(BaseModel):
         None, description="Secret environment variables: encrypted at rest, never returned (only their names)."
     )
     resources: Resources | None = None
-    isolation: Isolation | None = Field(None, description="shared (one instance), per_user or per_session instances.")
+    isolation: Isolation | None = Field(
+        None,
+        description="shared (one instance), per_user or per_session instances. Unset at create: shared, or "
+        "per_user for a catalog entry whose inputs are each user's own.",
+    )
     network: Literal["default", "none"] | None = Field(None, description="'none' cuts the server off the network.")
     max_instances: int | None = Field(
         None,
@@ -127,7 +131,8 @@ class _ServerFields(BaseModel):
         None,
         max_length=50,
         description="Variables each user supplies for themselves (PUT /api/servers/{id}/credentials): their "
-        "per_user or per_session instances get their own values. Needs per_user or per_session isolation.",
+        "per_user or per_session instances get their own values. Needs per_user or per_session isolation. Unset at "
+        "create: none, or a catalog entry's per-user inputs.",
     )
     pin_policy: PinPolicy | None = Field(
         None,

@@ -102,19 +102,31 @@ async def create_server(
             "entry instead.",
             code="command_not_allowed",
         )
+    per_user_env, isolation = data.per_user_env, data.isolation
     if source["type"] == "catalog":
         entry = await catalog.get_entry(session, source["name"], source.get("version"))
         resolved = resolve(
-            catalog.parse_server_json(entry.document), name_version=entry.version, env=env, secret_env=secret_env
+            catalog.parse_server_json(entry.document),
+            name_version=entry.version,
+            env=env,
+            secret_env=secret_env,
+            per_user_env=per_user_env,
         )
-        source, env, secret_env = resolved.source, resolved.env, resolved.secret_env
+        source, env, secret_env, per_user_env = (
+            resolved.source,
+            resolved.env,
+            resolved.secret_env,
+            resolved.per_user_env,
+        )
+        if per_user_env and isolation is None:
+            isolation = Isolation.PER_USER  # each user's own values need instances of their own
     if source["type"] == "git":
         _check_git_source(source, parts.settings)
     runnable_type = source["package"]["type"] if source["type"] == "catalog" else source["type"]
     runtime_type = await asyncio.to_thread(parts.runtimes.for_source, runnable_type, data.runtime)
     if runtime_type is None:
         raise Conflict(unavailable_reason(parts, runnable_type, data.runtime) or "", code="runtime_unavailable")
-    _check_per_user(data.per_user_env or [], data.isolation or Isolation.SHARED)
+    _check_per_user(per_user_env or [], isolation or Isolation.SHARED)
     await ensure_server_quota(session, user=None if org else principal.user, org=org)
     repository = ServerRepository(session)
     server_id = uuid.uuid4()
@@ -136,13 +148,13 @@ async def create_server(
             secret_env=await parts.secret_store.store(server_id, {}, secret_env),
             resources=resources.model_dump(),
             network=data.network or "default",
-            isolation=data.isolation or Isolation.SHARED,
+            isolation=isolation or Isolation.SHARED,
             max_instances=data.max_instances,
             idle_seconds=data.idle_seconds,
             desired_state=DesiredState.RUNNING if data.start else DesiredState.STOPPED,
             status=ServerStatus.PENDING if data.start else ServerStatus.STOPPED,
             pin_policy=data.pin_policy or PinPolicy.PIN,
-            per_user_env=list(data.per_user_env or []),
+            per_user_env=list(per_user_env or []),
         )
     )
     await record_revision(session, server, Trigger(RevisionReason.CREATE, user_id=principal.user_id))
@@ -165,8 +177,8 @@ def _check_git_source(source: dict[str, Any], settings: Settings) -> None:
 def _check_per_user(names: list[str], isolation: Isolation) -> None:
     if names and isolation is Isolation.SHARED:
         raise ValidationFailed(
-            "per_user_env needs per_user or per_session isolation: with one shared instance, whose values would it "
-            "get? Set isolation too."
+            f"per_user_env ({', '.join(names)}) needs per_user or per_session isolation: with one shared instance, "
+            "whose values would it get? Set isolation to per_user, or per_user_env to [] and give one value for all."
         )
 
 

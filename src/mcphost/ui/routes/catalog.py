@@ -42,7 +42,8 @@ async def catalog_page(
 
 
 def _default_values(entry: CatalogEntryOut) -> dict[str, str]:
-    values = {"name": entry.title or entry.name.rsplit("/", 1)[-1], "isolation": "shared"}
+    per_user = any(item.per_user for item in entry.inputs)
+    values = {"name": entry.title or entry.name.rsplit("/", 1)[-1], "isolation": "per_user" if per_user else "shared"}
     for item in entry.inputs:
         if item.default is not None and not item.secret:
             values[f"in_{item.name}"] = item.default
@@ -91,6 +92,8 @@ async def deploy_entry(
     env: dict[str, str] = {}
     secret_env: dict[str, str] = {}
     for item in entry.inputs:
+        if item.per_user:
+            continue  # each user sets their own
         field = f"in_{item.name}"
         raw = form.get(field)
         value = raw.strip() if isinstance(raw, str) else ""
