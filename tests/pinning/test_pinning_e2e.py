@@ -107,6 +107,38 @@ async def test_a_tool_changed_on_restart_is_held_until_an_owner_approves_it(
     assert metrics["totals"].get("definitions_changed") == 1 and metrics["totals"].get("definitions_approved") == 1
 
 
+async def test_a_changed_resource_template_is_held_and_so_are_reads_through_it(
+    app: FastAPI, client: httpx.AsyncClient, admin: Account
+) -> None:
+    server = await _hosted(client, admin)
+    (_data(app, server) / "item_template.txt").write_text("fixture://everything/{+path}")
+    await _restarted_with(app, client, admin, server)
+    session = McpHttp(client, server["slug"], server["access_key"])
+    await session.initialize()
+
+    pins = (await client.get(f"/api/servers/{server['id']}/pins", headers=admin.headers)).json()
+    templates = (await session.request("resources/templates/list"))["result"]["resourceTemplates"]
+    through = await session.request("resources/read", {"uri": "fixture://everything/etc/passwd"})
+    plain = await session.request("resources/read", {"uri": "fixture://readme"})
+    assert pins["held"] == {"resource_template": ["fixture://everything/{+path}"]}
+    assert templates == []  # hidden; the old one is gone from the server
+    assert (
+        "comes from the resource template 'fixture://everything/{+path}', which is held"
+        in (through["error"]["message"])
+    )
+    assert plain["result"]["contents"][0]["text"] == "fixture readme"  # the rest is served
+
+    approved = await client.post(
+        f"/api/servers/{server['id']}/pins/approve",
+        json={"names": ["fixture://everything/{+path}"]},
+        headers=admin.headers,
+    )
+    assert approved.status_code == 200 and approved.json()["held"] == {}
+    templates = (await session.request("resources/templates/list"))["result"]["resourceTemplates"]
+    assert [t["uriTemplate"] for t in templates] == ["fixture://everything/{+path}"]
+    assert "result" in await session.request("resources/read", {"uri": "fixture://everything/etc/passwd"})
+
+
 async def test_a_new_tool_is_held_and_other_people_cannot_approve(client: httpx.AsyncClient, admin: Account) -> None:
     server = await _hosted(client, admin)
     stranger = await sign_up(client, "stranger@example.com")

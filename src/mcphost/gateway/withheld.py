@@ -1,18 +1,21 @@
-"""What one caller may not see or use on one server, and why: tools, prompts and resources held because their
-definition changed since an owner approved it (``pinning``), tools the owner disabled, and tools the owner keeps for
-a higher role in the server's organisation (``Server.tool_rules``).
+"""What one caller may not see or use on one server, and why: tools, prompts, resources and resource templates held
+because their definition changed since an owner approved it (``pinning``), tools the owner disabled, and tools the
+owner keeps for a higher role in the server's organisation (``Server.tool_rules``).
 
-They are left out of ``tools/list``, ``prompts/list`` and ``resources/list`` answers, and a ``tools/call``,
-``prompts/get`` or ``resources/read`` of one is refused with a message that says why and what to do."""
+They are left out of ``tools/list``, ``prompts/list``, ``resources/list`` and ``resources/templates/list`` answers,
+and a ``tools/call``, ``prompts/get`` or ``resources/read`` of one (or of a URI a held template matches) is refused
+with a message that says why and what to do."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcphost.mcp.uri_template import template_pattern
 from mcphost.models import OrgRole, Server, User
 from mcphost.orgs.repository import OrgRepository
 
@@ -21,6 +24,7 @@ LISTS: Final = {
     "tools/list": ("tools", "name", "tool"),
     "prompts/list": ("prompts", "name", "prompt"),
     "resources/list": ("resources", "uri", "resource"),
+    "resources/templates/list": ("resourceTemplates", "uriTemplate", "resource_template"),
 }
 #: A method using one item → (the params' field naming it, the kind).
 USES: Final = {"tools/call": ("name", "tool"), "prompts/get": ("name", "prompt"), "resources/read": ("uri", "resource")}
@@ -37,6 +41,8 @@ class Withheld:
 
     reasons: dict[str, dict[str, tuple[str, str]]]
     slug: str = ""
+    #: Held resource templates with the URIs they match: reads of those are refused too.
+    templates: tuple[tuple[str, re.Pattern[str]], ...] = ()
 
     @classmethod
     def for_caller(cls, server: Server, role: OrgRole | None, *, admin: bool) -> Withheld:
@@ -53,7 +59,8 @@ class Withheld:
             for name, needed in (rules.get("min_role") or {}).items():
                 if not role.at_least(OrgRole(needed)):
                     tools.setdefault(name, (ROLE, needed))
-        return cls({kind: names for kind, names in reasons.items() if names}, server.slug)
+        templates = tuple((name, template_pattern(name)) for name in reasons.get("resource_template", {}))
+        return cls({kind: names for kind, names in reasons.items() if names}, server.slug, templates)
 
     def __bool__(self) -> bool:
         return bool(self.reasons)
@@ -66,10 +73,19 @@ class Withheld:
         field, kind = use
         name = params.get(field) if type(params) is dict else None
         found = self.reasons.get(kind, {}).get(name) if type(name) is str else None
+        slug = self.slug or "SERVER"
+        if found is None and kind == "resource" and type(name) is str:
+            template = next((t for t, pattern in self.templates if pattern.fullmatch(name)), None)
+            if template is not None:
+                return (
+                    f"The resource '{name}' comes from the resource template '{template}', which is held: its "
+                    "definition changed since an owner of this server approved it (or it is new). An owner approves "
+                    f"it with `mcphost servers approve {slug} '{template}'` or in the console (the server's Pins tab).",
+                    HELD,
+                )
         if found is None:
             return None
         reason, needed = found
-        slug = self.slug or "SERVER"
         if reason == HELD:
             return (
                 f"The {kind} '{name}' is held: its definition changed since an owner of this server approved it (or "

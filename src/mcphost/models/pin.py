@@ -1,4 +1,4 @@
-"""Pinned definitions of a server's tools, prompts and resources: what an owner approved, and what the server
+"""Pinned definitions of a server's tools, prompts, resources and resource templates: what an owner approved, and what the server
 declares now. An item whose declaration differs from the approved one (or that is new) is held."""
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ class DefinitionKind(enum.StrEnum):
     TOOL = "tool"
     PROMPT = "prompt"
     RESOURCE = "resource"
+    #: A resource template, by its URI template (RFC 6570): a held one also refuses reads of the URIs it matches.
+    RESOURCE_TEMPLATE = "resource_template"
 
 
 class DefinitionPin(Base):

@@ -1,5 +1,5 @@
-"""What a definition is, for pinning: the fields of a tool, prompt or resource that tell a client what it does, in
-canonical JSON (sorted keys, no insignificant whitespace), and the SHA-256 digest of that."""
+"""What a definition is, for pinning: the fields of a tool, prompt, resource or resource template that tell a client
+what it does, in canonical JSON (sorted keys, no insignificant whitespace), and the SHA-256 digest of that."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ FIELDS: Final = {
     DefinitionKind.TOOL: ("name", "title", "description", "inputSchema", "outputSchema", "annotations"),
     DefinitionKind.PROMPT: ("name", "title", "description", "arguments"),
     DefinitionKind.RESOURCE: ("uri", "name", "title", "description", "mimeType"),
+    DefinitionKind.RESOURCE_TEMPLATE: ("uriTemplate", "name", "title", "description", "mimeType"),
 }
 #: Where each kind is listed in a server's synced capabilities, and the field that names an item.
 LISTED_AS: Final = {
     DefinitionKind.TOOL: ("tools", "name"),
     DefinitionKind.PROMPT: ("prompts", "name"),
     DefinitionKind.RESOURCE: ("resources", "uri"),
+    DefinitionKind.RESOURCE_TEMPLATE: ("resource_templates", "uriTemplate"),
 }
 
 
