@@ -33,6 +33,8 @@ ONCE_PATHS: dict[str, str] = {
     "tests/mcp/": "runtime",
     "tests/ui/": "browser",
     "tests/gateway/test_conformance.py": "external tool",
+    "tests/oauth/test_sdk_browser.py": "browser",
+    "tests/oauth/test_conformance_auth.py": "external tool",
     "tests/gateway/test_conformance_fixture.py": "external tool",
     "tests/gateway/test_inspector.py": "external tool",
     "tests/gateway/test_sdk_interop.py": "external tool",

@@ -79,12 +79,14 @@ async def test_credentials_are_checked(client: httpx.AsyncClient, owner: Account
 
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"] == (
-        f'Bearer resource_metadata="http://127.0.0.1:8700/.well-known/oauth-protected-resource/mcp/{server["slug"]}"'
+        f'Bearer resource_metadata="http://127.0.0.1:8700/.well-known/oauth-protected-resource/mcp/{server["slug"]}", '
+        'scope="invoke"'
     )
     assert wrong.status_code == 401
     assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
     assert foreign.status_code == 404  # a key reaches its own server only; other names are not found
     assert metadata.json()["resource"] == f"http://127.0.0.1:8700/mcp/{server['slug']}"
+    assert metadata.json()["authorization_servers"] == ["http://127.0.0.1:8700"]
 
 
 async def test_personal_tokens_need_the_invoke_scope_and_a_visible_server(

@@ -11,12 +11,12 @@ from fastapi import FastAPI
 
 
 @asynccontextmanager
-async def serve(app: FastAPI, *, lifespan: bool = True) -> AsyncIterator[str]:
-    """Run the app under uvicorn on a free port; yields its base URL. ``lifespan=False`` serves an app whose
-    lifespan the caller already runs."""
+async def serve(app: FastAPI, *, lifespan: bool = True, port: int = 0) -> AsyncIterator[str]:
+    """Run the app under uvicorn on a free port (or ``port``); yields its base URL. ``lifespan=False`` serves an app
+    whose lifespan the caller already runs."""
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on" if lifespan else "off"
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on" if lifespan else "off"
         )
     )
     task = asyncio.create_task(server.serve())

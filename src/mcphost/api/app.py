@@ -24,6 +24,8 @@ from mcphost.gateway.app import Gateway
 from mcphost.gateway.invoke import router as invoke_router
 from mcphost.gateway.metadata_router import router as gateway_metadata_router
 from mcphost.jobs.router import router as jobs_router
+from mcphost.oauth.router import apps_router as oauth_apps_router
+from mcphost.oauth.router import router as oauth_router
 from mcphost.orgs.router import router as orgs_router
 from mcphost.pinning.router import router as pins_router
 from mcphost.platform import Platform
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
     routers = (
         health.router,
         gateway_metadata_router,
+        oauth_router,
+        oauth_apps_router,
         docs.router,
         auth_router,
         accounts_router,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mcphost.cli import me_apps
 from mcphost.cli.output import JsonOption, UrlOption, print_json, run_api
 
 if TYPE_CHECKING:
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Your own settings.", no_args_is_help=True)
 credentials = typer.Typer(help="Your own values of servers' per-user variables.", no_args_is_help=True)
 app.add_typer(credentials, name="credentials")
+app.add_typer(me_apps.app, name="apps")
 ServerArg = Annotated[str, typer.Argument(help="The server's id or slug.", show_default=False)]
 
 

@@ -2,6 +2,10 @@
 the server, and personal access tokens with the ``invoke`` scope of users who may call it (its owner, members of its
 organisation from the member role up, administrators; viewers only read).
 
+OAuth access tokens are bound to the one server the user consented to; any other endpoint answers 401
+(``invalid_token``), as RFC 8707 audiences require. Revoking a token or an authorisation publishes a ``user.oauth_*``
+event, which clears the cache like every ``user.`` event.
+
 What a caller learns about names it cannot use: without a valid credential every name answers 401; a key answers
 404 for any name but its own server's; a token answers 404 alike for unknown names and servers its user cannot see.
 
@@ -23,11 +27,13 @@ from typing import TYPE_CHECKING, Final
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from mcphost.accounts.principal import authenticate
+from mcphost.accounts.principal import Principal, authenticate
 from mcphost.db.base import utcnow
 from mcphost.errors import AppError, Unauthorized
 from mcphost.gateway.withheld import NOTHING_WITHHELD, Withheld, withheld_for
 from mcphost.models import Isolation, Server, ServerAccessKey, TokenScope, User
+from mcphost.oauth.repository import OAuthRepository
+from mcphost.oauth.service import ACCESS_PREFIX
 from mcphost.security import tokens
 from mcphost.servers.keys import KEY_PREFIX
 from mcphost.servers.permissions import may_use
@@ -125,7 +131,10 @@ class AccessResolver:
             return await self._by_access_key(slug, credential)
         if credential.startswith(tokens.PAT_PREFIX):
             return await self._by_personal_token(slug, credential)
-        raise Denied(401, "invalid_token", "The bearer credential is not an access key or a personal access token.")
+        if credential.startswith(ACCESS_PREFIX):
+            return await self._by_oauth_token(slug, credential)
+        message = "The bearer credential is not an access key, a personal access token or an OAuth access token."
+        raise Denied(401, "invalid_token", message)
 
     async def _by_access_key(self, slug: str, credential: str) -> Grant:
         digest = tokens.hash_token(self.platform.keys.token_hmac, credential)
@@ -188,6 +197,46 @@ class AccessResolver:
             user_id = principal.user_id
             withheld = await withheld_for(session, server, principal.user, admin=principal.is_admin)
             return Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, withheld)
+
+    async def _by_oauth_token(self, slug: str, credential: str) -> Grant:
+        """An OAuth access token: bound to one server (its audience, RFC 8707), acting for the user who consented
+        with what that user may do now, as a personal access token with the ``invoke`` scope would."""
+        if not self.platform.settings.oauth.enabled:
+            raise Denied(401, "oauth_disabled", "OAuth is turned off on this MCP Host; use an access key.")
+        digest = tokens.hash_token(self.platform.keys.token_hmac, credential)
+        async with self.platform.db.session_scope() as session:
+            found = await OAuthRepository(session).access_token_grant(digest)
+            if found is None or not hmac.compare_digest(found[0].token_hash, digest):
+                raise Denied(401, "invalid_token", "The OAuth access token is not valid.")
+            token, consent, server, user = found
+            now = utcnow()
+            if token.revoked_at is not None or consent.revoked_at is not None:
+                raise Denied(401, "invalid_token", "This OAuth access token was revoked; sign in again.")
+            if token.expires_at <= now:
+                raise Denied(401, "invalid_token", "This OAuth access token expired; refresh it.")
+            if server.slug != slug:
+                # The token's audience is one endpoint: every other one refuses it as not meant for it.
+                raise Denied(
+                    401, "invalid_token", f"This OAuth access token is for /mcp/{server.slug}, not for /mcp/{slug}."
+                )
+            if not user.is_active:
+                raise Denied(401, "invalid_token", "The account this token acts for is disabled.")
+            if TokenScope.INVOKE.value not in token.scopes:
+                raise Denied(403, "insufficient_scope", "This token lacks the 'invoke' scope needed to call servers.")
+            principal = Principal(user, frozenset({TokenScope.INVOKE}), "token", token.id)
+            visible = await session.scalar(sa.select(Server.id).where(Server.id == server.id, visible_to(principal)))
+            if visible is None or not await may_invoke(session, principal, server):
+                raise Denied(
+                    403,
+                    "insufficient_role",
+                    "The account this token acts for can no longer call this server (removed from its organisation "
+                    "or now a viewer there).",
+                )
+            if self._key_used.get(consent.id, 0.0) + LAST_USED_PRECISION_SECONDS < time.monotonic():
+                self._key_used[consent.id] = time.monotonic()
+                consent.last_used_at = now
+            withheld = await withheld_for(session, server, user, admin=False)
+            return Grant(server.id, server.slug, server.isolation, f"user:{user.id}", user.id, None, withheld)
 
 
 class RateLimiter:

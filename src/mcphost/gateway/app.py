@@ -1,10 +1,11 @@
 """The MCP endpoint ``/mcp/{slug}``: a raw ASGI app in front of every hosted server (Streamable HTTP).
 
 Per request, in order: the Host and Origin checks (DNS rebinding, cross-site use), the bearer credential (an access
-key of this server, or a personal access token with the ``invoke`` scope; 401 with the protected-resource metadata
-address otherwise), the credential's rate limit, the body cap, then the protocol: the session era (initialize,
-``Mcp-Session-Id``, POST/GET/DELETE, resumable streams) or the stateless era (2026-07-28). Nothing on this path waits
-on the database once a credential is known."""
+key of this server, a personal access token with the ``invoke`` scope, or an OAuth access token bound to this
+server; 401 with the protected-resource metadata address and the scope otherwise), the credential's rate limit, the
+body cap, then the protocol: the session era (initialize, ``Mcp-Session-Id``, POST/GET/DELETE, resumable streams) or
+the stateless era (2026-07-28). Nothing on this path waits on the database once a credential is known. The client's
+Authorization header is never passed on to an upstream server."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX: Final = "/mcp/"
+INVOKE_SCOPE: Final = "invoke"
 #: How often idle sessions and instances are looked for (a server's idle time may be as short as 10 s).
 REAP_INTERVAL_SECONDS: Final = 5.0
 SESSION_ERA_VERSIONS: Final = frozenset(version.encode() for version in SUPPORTED_PROTOCOL_VERSIONS)
@@ -184,13 +186,16 @@ class Gateway:
             except Denied as exc:
                 denied = exc
         extra = list(cors)
+        # RFC 6750 §3 and RFC 9728 §5.1: where the metadata is, and the scope a token for this endpoint needs.
+        where = f'resource_metadata="{self.resource_metadata_url(slug)}", scope="{INVOKE_SCOPE}"'
         if denied.status == 401:
-            challenge = f'Bearer resource_metadata="{self.resource_metadata_url(slug)}"'
+            challenge = f"Bearer {where}"
             if denied.code != "missing_token":
-                challenge += f', error="invalid_token", error_description="{denied.message}"'
+                description = denied.message.replace("\\", "").replace('"', "'")
+                challenge += f', error="invalid_token", error_description="{description}"'
             extra.append((b"www-authenticate", challenge.encode()))
         elif denied.status == 403:
-            extra.append((b"www-authenticate", b'Bearer error="insufficient_scope"'))
+            extra.append((b"www-authenticate", f'Bearer error="insufficient_scope", {where}'.encode()))
         elif denied.status == 503:
             extra.append((b"retry-after", b"2"))
         await respond_json(send, denied.status, error_body(GATEWAY_ERROR, denied.message, denied.code), extra)

@@ -4,6 +4,7 @@ from mcphost.models.catalog import CatalogEntry
 from mcphost.models.credential import UserCredential
 from mcphost.models.invocation import InvocationRecord
 from mcphost.models.job import Job, JobStatus
+from mcphost.models.oauth import OAuthClient, OAuthClientKind, OAuthCode, OAuthGrant, OAuthToken, OAuthTokenKind
 from mcphost.models.org import Invitation, Membership, Organization, OrgRole
 from mcphost.models.pin import DefinitionKind, DefinitionPin, PinPolicy
 from mcphost.models.revision import RevisionActor, RevisionReason, ServerRevision
@@ -28,6 +29,12 @@ __all__ = [
     "LogStream",
     "LoginSession",
     "Membership",
+    "OAuthClient",
+    "OAuthClientKind",
+    "OAuthCode",
+    "OAuthGrant",
+    "OAuthToken",
+    "OAuthTokenKind",
     "OrgRole",
     "Organization",
     "PinPolicy",

@@ -1,5 +1,5 @@
-"""Pinned definitions of a server's tools, prompts, resources and resource templates: what an owner approved, and what the server
-declares now. An item whose declaration differs from the approved one (or that is new) is held."""
+"""Pinned definitions of a server's tools, prompts, resources and resource templates: what an owner approved, and
+what the server declares now. An item whose declaration differs from the approved one (or that is new) is held."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from mcphost.settings.containers import BuildSettings as BuildSettings
 from mcphost.settings.containers import DockerSettings as DockerSettings
 from mcphost.settings.containers import RegistryCredential as RegistryCredential
 from mcphost.settings.containers import RegistrySettings as RegistrySettings
+from mcphost.settings.oauth import OAuthSettings as OAuthSettings
 from mcphost.settings.secret_store import SecretSettings as SecretSettings
 from mcphost.settings.secret_store import VaultSettings as VaultSettings
 
@@ -371,6 +372,7 @@ class Settings(BaseSettings):
     docker: DockerSettings = Field(default_factory=DockerSettings)
     server_logs: ServerLogSettings = Field(default_factory=ServerLogSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    oauth: OAuthSettings = Field(default_factory=OAuthSettings)
     traces: TraceSettings = Field(default_factory=TraceSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     secrets: SecretSettings = Field(default_factory=SecretSettings)

@@ -18,6 +18,7 @@ from mcphost.ui.routes import (
     catalog,
     dashboard,
     deploy,
+    oauth,
     orgs,
     profile,
     public,
@@ -44,6 +45,7 @@ CONSOLE_ROUTERS = (
     server_observe.router,
     orgs.router,
     profile.router,
+    oauth.router,
     admin.router,
 )
 _NOT_CONSOLE = ("/api/", "/mcp/", "/static/", "/.well-known/", "/healthz", "/readyz", "/metrics")

@@ -1,5 +1,6 @@
 """The profile page: who you are (email, role, server quota and use, organisations) and your personal access
-tokens: create one (its secret is shown once, right after), see when each was last used, revoke one."""
+tokens: create one (its secret is shown once, right after), see when each was last used, revoke one; and the apps
+authorised through OAuth (``routes/oauth.py``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mcphost.accounts.schemas import TokenCreate
 from mcphost.api.deps import PlatformDep, SessionDep
 from mcphost.models import ApiToken, TokenScope
 from mcphost.ui.forms import validated
+from mcphost.ui.routes import oauth as oauth_apps
 from mcphost.ui.routing import ConsoleRoute, ConsoleUser, redirect
 from mcphost.ui.templating import is_htmx, render
 
@@ -52,6 +54,7 @@ async def _page(
         "me": await service.me(session, principal),
         "servers_owned": await quotas.servers_owned(session, principal.user_id),
         **await _tokens_context(session, platform, principal, created),
+        **await oauth_apps.apps_context(session, principal),
     }
     return render(request, "profile/page.html", context, headers=NO_STORE if created else None)
 
