@@ -8,7 +8,8 @@
 #                                        localhost:5432 and :6379), Chromium with fonts and libatomic1 (the
 #                                        console's browser tests: Playwright's driver needs it), and for the Docker
 #                                        runtime: docker.io (dockerd started), runsc, docker-registry, debootstrap
-#                                        and the base images (scripts/docker_base_images.sh)
+#                                        and the base images (scripts/docker_base_images.sh); caddy and pebble
+#                                        (custom domains: the proxy, the ACME test CA and its DNS)
 #
 # When everything is there it prints one line and returns at once. Otherwise it installs what is missing with
 # apt-get when it can (running as root, or with sudo that needs no password); when it cannot, it prints the one
@@ -56,6 +57,9 @@ missing_packages() {
         has docker-registry || echo docker-registry
         has htpasswd || echo apache2-utils # the test registry's htpasswd file
         has debootstrap || echo debootstrap
+        # Custom domains: a real Caddy, and pebble (the ACME test CA, with pebble-challtestsrv as the tests' DNS).
+        has caddy || echo caddy
+        has pebble || echo pebble
     fi
 }
 

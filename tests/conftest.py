@@ -29,6 +29,7 @@ ONCE_PATHS: dict[str, str] = {
     "tests/servers/test_redeploy.py": "runtime",
     "tests/secretstore/test_vault.py": "external tool",
     "tests/credentials/test_unsandboxed.py": "runtime",
+    "tests/domains/test_caddy_e2e.py": "external tool",
     "tests/pinning/test_pinning_e2e.py": "runtime",
     "tests/mcp/": "runtime",
     "tests/ui/": "browser",

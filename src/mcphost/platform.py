@@ -18,6 +18,7 @@ from mcphost.accounts.bootstrap import ensure_bootstrap_admin
 from mcphost.catalog.service import install_builtin_entries
 from mcphost.db import migrate
 from mcphost.db.session import Database
+from mcphost.domains.sync import DomainSync
 from mcphost.events import Event, EventBus, create_bus
 from mcphost.jobs.registry import JobRegistry
 from mcphost.jobs.worker import JobWorker
@@ -92,6 +93,8 @@ class Platform:
         if services and self.settings.services.job_worker:
             queues.append("default")
         self._add_services(queues=tuple(queues), maintenance=services and self.settings.services.maintenance)
+        if services and self.settings.domains.enabled and not self.services.get(DomainSync.name):
+            self.services.add(DomainSync(self.db, self.bus, self.settings))
         await self.services.start()
 
     def _add_services(self, *, queues: tuple[str, ...], maintenance: bool) -> None:

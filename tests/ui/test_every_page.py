@@ -54,6 +54,7 @@ async def test_every_page_renders_cleanly(page: Page, console: Console, width: s
         f"/servers/{server}/keys",
         f"/servers/{server}/revisions",
         f"/servers/{server}/pins",
+        f"/servers/{server}/domains",
         f"/servers/{server}/credentials",
         f"/servers/{server}/settings",
         f"/servers/{server}/deployed",

@@ -18,6 +18,8 @@ from mcphost.api.errors import install_error_handlers
 from mcphost.api.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from mcphost.catalog.router import router as catalog_router
 from mcphost.credentials.router import router as credentials_router
+from mcphost.domains.router import router as domains_router
+from mcphost.domains.router import well_known_router as domains_well_known_router
 from mcphost.events.router import router as events_router
 from mcphost.gateway import McpMount
 from mcphost.gateway.app import Gateway
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         gateway_metadata_router,
         oauth_router,
         oauth_apps_router,
+        domains_well_known_router,
         docs.router,
         auth_router,
         accounts_router,
@@ -105,6 +108,7 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         webhooks_router,
         pins_router,
         credentials_router,
+        domains_router,
         servers_router,
         jobs_router,
         events_router,

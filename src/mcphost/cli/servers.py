@@ -12,6 +12,7 @@ import typer
 from mcphost.cli import (
     server_calls,
     server_deploy,
+    server_domains,
     server_keys,
     server_pins,
     server_revisions,
@@ -47,6 +48,7 @@ app.command("rollback")(server_revisions.rollback)
 app.command("pins")(server_pins.pins)
 app.command("approve")(server_pins.approve)
 app.add_typer(server_webhook.app, name="webhook")
+app.add_typer(server_domains.app, name="domains")
 
 ServerArg = Annotated[str, typer.Argument(help="The server's id or slug.", show_default=False)]
 

@@ -10,6 +10,7 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self
+from urllib.parse import quote
 
 import httpx
 
@@ -203,6 +204,21 @@ class MCPHostClient:
     async def approve_pins(self, server_id: str, names: list[str] | None = None) -> dict[str, Any]:
         """Approve held changes (those named, else all): ``{"approved", "held"}``."""
         return dict(await self.request("POST", f"/api/servers/{server_id}/pins/approve", json={"names": names}))
+
+    async def list_domains(self, server_id: str) -> list[dict[str, Any]]:
+        """The server's custom domains, with their verification instructions and certificate state."""
+        return list(await self.request("GET", f"/api/servers/{server_id}/domains"))
+
+    async def add_domain(self, server_id: str, domain: str) -> dict[str, Any]:
+        """Claim a domain for the server: the answer's ``verification`` says what to publish."""
+        return dict(await self.request("POST", f"/api/servers/{server_id}/domains", json={"domain": domain}))
+
+    async def verify_domain(self, server_id: str, domain: str) -> dict[str, Any]:
+        """Check the published token; ApiError ``verification_failed`` says what each check found instead."""
+        return dict(await self.request("POST", f"/api/servers/{server_id}/domains/{quote(domain, safe='')}/verify"))
+
+    async def remove_domain(self, server_id: str, domain: str) -> None:
+        await self.request("DELETE", f"/api/servers/{server_id}/domains/{quote(domain, safe='')}")
 
     async def get_webhook(self, server_id: str) -> dict[str, Any]:
         """The server's webhook URLs and whether it has a secret (never the secret)."""

@@ -2,6 +2,7 @@
 
 from mcphost.models.catalog import CatalogEntry
 from mcphost.models.credential import UserCredential
+from mcphost.models.domain import CertificateStatus, CustomDomain, DomainStatus, VerificationMethod
 from mcphost.models.invocation import InvocationRecord
 from mcphost.models.job import Job, JobStatus
 from mcphost.models.oauth import OAuthClient, OAuthClientKind, OAuthCode, OAuthGrant, OAuthToken, OAuthTokenKind
@@ -17,10 +18,13 @@ from mcphost.models.webhook import DeliveryOutcome, ServerWebhook, WebhookDelive
 __all__ = [
     "ApiToken",
     "CatalogEntry",
+    "CertificateStatus",
+    "CustomDomain",
     "DefinitionKind",
     "DefinitionPin",
     "DeliveryOutcome",
     "DesiredState",
+    "DomainStatus",
     "Invitation",
     "InvocationRecord",
     "Isolation",
@@ -51,5 +55,6 @@ __all__ = [
     "User",
     "UserCredential",
     "UserRole",
+    "VerificationMethod",
     "WebhookDelivery",
 ]

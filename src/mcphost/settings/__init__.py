@@ -21,6 +21,7 @@ from mcphost.settings.containers import BuildSettings as BuildSettings
 from mcphost.settings.containers import DockerSettings as DockerSettings
 from mcphost.settings.containers import RegistryCredential as RegistryCredential
 from mcphost.settings.containers import RegistrySettings as RegistrySettings
+from mcphost.settings.domains import DomainSettings as DomainSettings
 from mcphost.settings.oauth import OAuthSettings as OAuthSettings
 from mcphost.settings.secret_store import SecretSettings as SecretSettings
 from mcphost.settings.secret_store import VaultSettings as VaultSettings
@@ -376,6 +377,7 @@ class Settings(BaseSettings):
     traces: TraceSettings = Field(default_factory=TraceSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     secrets: SecretSettings = Field(default_factory=SecretSettings)
+    domains: DomainSettings = Field(default_factory=DomainSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("home", mode="after")
