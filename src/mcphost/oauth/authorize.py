@@ -32,6 +32,7 @@ from mcphost.oauth.errors import (
 )
 from mcphost.oauth.metadata import SCOPE_INVOKE, SCOPES_SUPPORTED, issuer
 from mcphost.oauth.repository import OAuthRepository
+from mcphost.oauth.resources import domain_server, platform_slug
 from mcphost.security import tokens
 from mcphost.security.keys import KeyRing
 from mcphost.servers.repository import visible_to
@@ -64,7 +65,8 @@ class Request:
     checked: Checked
     scopes: list[str]
     resource: str
-    slug: str
+    #: The server's slug when the resource is a platform endpoint; None: a custom domain's (see ``resources``).
+    slug: str | None
     code_challenge: str
 
 
@@ -110,7 +112,7 @@ def check_request(checked: Checked, public_url: str) -> Request:
     resource = params.get("resource")
     if not resource:
         raise InvalidTarget("Name the MCP server the token is for: resource=<its endpoint URL> (RFC 8707).")
-    return Request(checked, scopes, resource, slug_of(resource, public_url), challenge)
+    return Request(checked, scopes, resource, platform_slug(resource, public_url), challenge)
 
 
 def parse_scopes(scope: str | None) -> list[str]:
@@ -123,15 +125,6 @@ def parse_scopes(scope: str | None) -> list[str]:
     return asked
 
 
-def slug_of(resource: str, public_url: str) -> str:
-    """The server slug a resource indicator names: it must be one of this platform's endpoint URLs."""
-    base = f"{issuer(public_url)}/mcp/"
-    slug = resource[len(base) :].rstrip("/") if resource.startswith(base) else ""
-    if not slug or "/" in slug or "?" in slug or "#" in slug:
-        raise InvalidTarget(f"{resource} is not an MCP endpoint of this MCP Host (expected {base}<server>).")
-    return slug
-
-
 def invoking(principal: Principal) -> Principal:
     """The user as a token with only the invoke scope: what an OAuth token of theirs may do."""
     return Principal(principal.user, frozenset({TokenScope.INVOKE}), "token", principal.credential_id)
@@ -140,7 +133,12 @@ def invoking(principal: Principal) -> Principal:
 async def server_for(session: AsyncSession, principal: Principal, request: Request) -> Server:
     """The server the request names, if this user may call it."""
     acting = invoking(principal)
-    server = await session.scalar(sa.select(Server).where(Server.slug == request.slug, visible_to(acting)))
+    if request.slug is not None:
+        named = Server.slug == request.slug
+    else:
+        server_id = await domain_server(session, request.resource)
+        named = Server.id == server_id if server_id is not None else sa.false()
+    server = await session.scalar(sa.select(Server).where(named, visible_to(acting)))
     if server is None or not await may_invoke(session, acting, server):
         raise InvalidTarget(f"There is no server at {request.resource} that you may call.")
     return server

@@ -27,6 +27,7 @@ from mcphost.oauth import authorize, clients
 from mcphost.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, UnsupportedGrantType
 from mcphost.oauth.metadata import issuer
 from mcphost.oauth.repository import OAuthRepository
+from mcphost.oauth.resources import names_server
 from mcphost.security import tokens
 from mcphost.security.keys import KeyRing
 from mcphost.servers.views import endpoint_url
@@ -107,7 +108,14 @@ async def _from_refresh(context: TokenContext, client: OAuthClient, form: dict[s
     server = await context.session.get(Server, grant.server_id)
     if server is None:
         raise InvalidGrant("The server of this authorization no longer exists.")
-    _same_resource(form, endpoint_url(issuer(context.public_url), server.slug))
+    resource = form.get("resource")
+    if resource is not None and not await names_server(
+        context.session, resource, server.id, server.slug, context.public_url
+    ):
+        endpoint = endpoint_url(issuer(context.public_url), server.slug)
+        raise InvalidTarget(
+            f"The token can only be for {endpoint} (or a verified domain of it), the server authorized."
+        )
     scopes = token.scopes
     if form.get("scope"):
         asked = authorize.parse_scopes(form["scope"])
