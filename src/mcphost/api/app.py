@@ -21,10 +21,13 @@ from mcphost.credentials.router import router as credentials_router
 from mcphost.domains.router import router as domains_router
 from mcphost.domains.router import well_known_router as domains_well_known_router
 from mcphost.events.router import router as events_router
+from mcphost.files.router import STREAMED_PATHS as FILE_UPLOAD_PATHS
+from mcphost.files.router import router as files_router
 from mcphost.gateway import McpMount
 from mcphost.gateway.app import Gateway
 from mcphost.gateway.invoke import router as invoke_router
 from mcphost.gateway.metadata_router import router as gateway_metadata_router
+from mcphost.integrations.router import router as integrations_router
 from mcphost.jobs.router import router as jobs_router
 from mcphost.oauth.router import apps_router as oauth_apps_router
 from mcphost.oauth.router import router as oauth_router
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         max_bytes=settings.server.max_body_bytes,
         raw_paths=DELIVERY_PATHS,
         raw_max_bytes=hooks.max_body_bytes,
+        streamed_paths=FILE_UPLOAD_PATHS,
     )
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics, access_log=settings.logging.access_log)
     app.add_middleware(McpMount, gateway=gateway)  # outermost: the MCP endpoint skips the API's middleware
@@ -108,6 +112,8 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         webhooks_router,
         pins_router,
         credentials_router,
+        files_router,
+        integrations_router,
         domains_router,
         servers_router,
         jobs_router,

@@ -100,18 +100,33 @@ class RequestLimitsMiddleware:
 
     Both are raised from ``receive`` as HTTP errors, which reach the JSON error handler. Paths matching ``raw_paths``
     (signed webhook deliveries, taken as raw bytes and never stored as text) have their own limit,
-    ``raw_max_bytes``, and no NUL check."""
+    ``raw_max_bytes``, and no NUL check. Paths matching ``streamed_paths`` (file uploads, streamed to disk by
+    endpoints that enforce their own size limits and quota) get neither: only the NUL check of the URL."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, *, raw_paths: re.Pattern[str] | None = None, raw_max_bytes: int = 0
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        raw_paths: re.Pattern[str] | None = None,
+        raw_max_bytes: int = 0,
+        streamed_paths: re.Pattern[str] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.raw_paths = raw_paths
         self.raw_max_bytes = raw_max_bytes
+        self.streamed_paths = streamed_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.streamed_paths is not None and self.streamed_paths.match(scope.get("path", "")) is not None:
+            if _NUL_IN_URL.search(scope.get("query_string", b"")) or "\x00" in scope.get("path", ""):
+                response = error_response(422, "validation_error", NUL_MESSAGE, [{"loc": ["path"], "msg": NUL_MESSAGE}])
+                await response(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         raw = self.raw_paths is not None and self.raw_paths.match(scope.get("path", "")) is not None

@@ -13,9 +13,11 @@ from mcphost.cli import (
     server_calls,
     server_deploy,
     server_domains,
+    server_files,
     server_keys,
     server_pins,
     server_revisions,
+    server_services,
     server_tools,
     server_webhook,
 )
@@ -49,6 +51,8 @@ app.command("pins")(server_pins.pins)
 app.command("approve")(server_pins.approve)
 app.add_typer(server_webhook.app, name="webhook")
 app.add_typer(server_domains.app, name="domains")
+app.add_typer(server_files.app, name="files")
+app.add_typer(server_services.app, name="services")
 
 ServerArg = Annotated[str, typer.Argument(help="The server's id or slug.", show_default=False)]
 

@@ -3,6 +3,7 @@
 from mcphost.models.catalog import CatalogEntry
 from mcphost.models.credential import UserCredential
 from mcphost.models.domain import CertificateStatus, CustomDomain, DomainStatus, VerificationMethod
+from mcphost.models.integration import AttachedService
 from mcphost.models.invocation import InvocationRecord
 from mcphost.models.job import Job, JobStatus
 from mcphost.models.oauth import OAuthClient, OAuthClientKind, OAuthCode, OAuthGrant, OAuthToken, OAuthTokenKind
@@ -17,6 +18,7 @@ from mcphost.models.webhook import DeliveryOutcome, ServerWebhook, WebhookDelive
 
 __all__ = [
     "ApiToken",
+    "AttachedService",
     "CatalogEntry",
     "CertificateStatus",
     "CustomDomain",

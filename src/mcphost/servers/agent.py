@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from mcphost.db.base import utcnow
 from mcphost.db.session import Database
 from mcphost.errors import AppError
+from mcphost.integrations.registry import provisioners
+from mcphost.integrations.store import attached_env
 from mcphost.jobs.registry import JobContext, JobRegistry
 from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
 from mcphost.mcp.mux import UpstreamMux
@@ -93,6 +95,11 @@ class NodeAgent:
 
     async def _teardown_job(self, context: JobContext) -> dict[str, Any] | None:
         await self.teardown(lifecycle_jobs.server_id_of(context.payload))
+        # The deleted server's attached services (a store that is down fails the job, which is retried; each drop
+        # is idempotent).
+        stores = provisioners(self.parts.settings.integrations)
+        for attached in context.payload.get("detach") or ():
+            await stores[attached["kind"]].drop(attached["resource"], attached["username"])
         return None
 
     async def _bring_back(self) -> None:
@@ -248,6 +255,7 @@ class NodeAgent:
         await _show(db, server.id, status("starting"))
         try:
             secrets = await self.parts.secret_store.read(server.id, server.secret_env or {})
+            secrets |= await attached_env(self.parts.db, self.parts.keys, server.id)
         except AppError as exc:  # Vault down, a token refused, a value missing there
             return Failed(f"could not read its secrets: {exc.message}")
         spec = launch_spec(server, artifact, secrets, self.parts.settings.home, SHARED)

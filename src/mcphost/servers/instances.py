@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from mcphost.credentials.store import missing_message, values_for
 from mcphost.errors import AppError
+from mcphost.integrations.store import attached_env
 from mcphost.mcp.session import McpSession
 from mcphost.models import DesiredState, LogStream, Server
 from mcphost.runtimes.base import RuntimeFailure
@@ -234,6 +235,7 @@ class InstancePool:
         try:
             artifact = await runtime.prepare(runtime_source(server, parts.keys), progress)
             secrets = await parts.secret_store.read(server.id, server.secret_env or {}) | own
+            secrets |= await attached_env(parts.db, parts.keys, server.id)
             instance = await runtime.start(launch_spec(server, artifact, secrets, parts.settings.home, key))
         except RuntimeFailure as exc:
             raise InstanceUnavailable(f"Could not start an instance: {exc}") from None

@@ -42,12 +42,13 @@ async def enqueue_reconcile(
     )
 
 
-async def enqueue_teardown(session: AsyncSession, server: Server) -> None:
-    """Stop whatever still runs of a deleted server and remove its data."""
+async def enqueue_teardown(session: AsyncSession, server: Server, detach: list[dict[str, str]] | None = None) -> None:
+    """Stop whatever still runs of a deleted server and remove its data, and drop the attached services named in
+    ``detach`` (kind, resource, username: their rows go with the server's, so the job carries them)."""
     await queue.enqueue(
         session,
         TEARDOWN,
-        {"server_id": str(server.id), "slug": server.slug},
+        {"server_id": str(server.id), "slug": server.slug, "detach": detach or []},
         queue=node_queue(server.node),
         max_attempts=5,
     )

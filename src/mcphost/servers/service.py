@@ -22,6 +22,7 @@ from mcphost.catalog import service as catalog
 from mcphost.db.base import utcnow
 from mcphost.db.session import queue_after_commit
 from mcphost.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from mcphost.integrations.store import rows_of as attached_rows
 from mcphost.models import (
     DesiredState,
     Isolation,
@@ -313,9 +314,14 @@ async def delete_server(session: AsyncSession, principal: Principal, server_id: 
 
 
 async def remove_server(session: AsyncSession, server: Server) -> None:
-    """The one way a server goes away: its node stops whatever still runs of it and removes its data (a teardown
-    job, in this transaction), the row goes, and the gateway ends its sessions once this commits."""
-    await lifecycle_jobs.enqueue_teardown(session, server)
+    """The one way a server goes away: its node stops whatever still runs of it, removes its data and drops its
+    attached services (a teardown job, in this transaction), the row goes, and the gateway ends its sessions once this
+    commits."""
+    attached = [
+        {"kind": row.kind, "resource": row.resource, "username": row.username}
+        for row in await attached_rows(session, server.id)
+    ]
+    await lifecycle_jobs.enqueue_teardown(session, server, attached)
     await ServerRepository(session).delete(server)
     queue_after_commit(session, server_event("server.deleted", server))
 

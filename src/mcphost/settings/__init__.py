@@ -22,6 +22,8 @@ from mcphost.settings.containers import DockerSettings as DockerSettings
 from mcphost.settings.containers import RegistryCredential as RegistryCredential
 from mcphost.settings.containers import RegistrySettings as RegistrySettings
 from mcphost.settings.domains import DomainSettings as DomainSettings
+from mcphost.settings.files import FileSettings as FileSettings
+from mcphost.settings.integrations import IntegrationSettings as IntegrationSettings
 from mcphost.settings.oauth import OAuthSettings as OAuthSettings
 from mcphost.settings.secret_store import SecretSettings as SecretSettings
 from mcphost.settings.secret_store import VaultSettings as VaultSettings
@@ -378,6 +380,8 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     secrets: SecretSettings = Field(default_factory=SecretSettings)
     domains: DomainSettings = Field(default_factory=DomainSettings)
+    files: FileSettings = Field(default_factory=FileSettings)
+    integrations: IntegrationSettings = Field(default_factory=IntegrationSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("home", mode="after")

@@ -25,9 +25,11 @@ from mcphost.ui.routes import (
     server,
     server_credentials,
     server_domains,
+    server_files,
     server_observe,
     server_pins,
     server_revisions,
+    server_services,
     server_settings,
 )
 from mcphost.ui.routing import NOT_FOUND_MESSAGE, error_page, optional_principal
@@ -44,6 +46,8 @@ CONSOLE_ROUTERS = (
     server_pins.router,
     server_credentials.router,
     server_domains.router,
+    server_files.router,
+    server_services.router,
     server_observe.router,
     orgs.router,
     profile.router,
