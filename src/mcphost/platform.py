@@ -20,6 +20,7 @@ from mcphost.db import migrate
 from mcphost.db.session import Database
 from mcphost.domains.sync import DomainSync
 from mcphost.events import Event, EventBus, create_bus
+from mcphost.ingestion.runner import register_ingestion_jobs
 from mcphost.jobs.registry import JobRegistry
 from mcphost.jobs.worker import JobWorker
 from mcphost.observability.metrics import Metrics
@@ -30,8 +31,10 @@ from mcphost.security.keys import KeyRing
 from mcphost.servers.agent import NodeAgent
 from mcphost.servers.lifecycle_jobs import node_queue
 from mcphost.services import ServiceManager
+from mcphost.services.evaluations import EvaluationScheduler
 from mcphost.services.maintenance import MaintenanceLoop
 from mcphost.settings import Settings, ensure_home, load_secret_key
+from mcphost.vectors.supervisor import VectorSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +93,17 @@ class Platform:
             self.agent.register_jobs(self.jobs)
             await self.agent.start()
             queues.append(node_queue(self.settings.runtime.node_name))
+            # This node's vector databases (Chroma servers) and the ingestion jobs that fill them.
+            register_ingestion_jobs(self.jobs, self)
+            if not self.services.get(VectorSupervisor.name):
+                self.services.add(VectorSupervisor(self))
         if services and self.settings.services.job_worker:
             queues.append("default")
         self._add_services(queues=tuple(queues), maintenance=services and self.settings.services.maintenance)
         if services and self.settings.domains.enabled and not self.services.get(DomainSync.name):
             self.services.add(DomainSync(self.db, self.bus, self.settings))
+        if services and self.settings.evaluations.scheduler and not self.services.get(EvaluationScheduler.name):
+            self.services.add(EvaluationScheduler(self.db, self.settings.evaluations))
         await self.services.start()
 
     def _add_services(self, *, queues: tuple[str, ...], maintenance: bool) -> None:

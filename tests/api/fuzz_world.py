@@ -18,7 +18,17 @@ from fastapi import FastAPI
 
 from mcphost.db.base import utcnow
 from mcphost.jobs import queue
-from mcphost.models import InvocationRecord, Server
+from mcphost.models import (
+    EvaluationCase,
+    EvaluationResult,
+    EvaluationRun,
+    EvaluationStatus,
+    EvaluationSuite,
+    EvaluationTrigger,
+    InvocationRecord,
+    MatchMode,
+    Server,
+)
 from mcphost.observability.traces import Invocation
 from mcphost.platform import Platform
 from tests.support.accounts import Account, sign_up
@@ -222,6 +232,59 @@ async def add_invocations(platform: Platform, server_ids: list[str]) -> list[str
     await platform.traces.flush()
     async with platform.db.session_scope() as session:
         return [str(record_id) for record_id in (await session.scalars(sa.select(InvocationRecord.id))).all()]
+
+
+async def add_evaluations(platform: Platform, world: World) -> None:
+    """An evaluation suite of the administrator's and one of the shared organisation, each with a case of a seeded
+    server and a finished run with its result; their ids join ``suite_id``, ``case_id`` and ``run_id``."""
+    admin_server, shared_server = (uuid.UUID(server_id) for server_id in world.ids["server_id"][:2])
+    org_id = uuid.UUID(world.ids["org_id"][0])
+    async with platform.db.session_scope() as session:
+        for owner, org, server_id in (
+            (uuid.UUID(world.admin.user_id), None, admin_server),
+            (None, org_id, shared_server),
+        ):
+            suite = EvaluationSuite(id=uuid.uuid4(), name="fuzz", owner_user_id=owner, org_id=org, description="")
+            case = EvaluationCase(
+                id=uuid.uuid4(),
+                suite_id=suite.id,
+                server_id=server_id,
+                name="echo",
+                tool="echo",
+                arguments={"text": "hi"},
+                expected="hi",
+                match_mode=MatchMode.EXACT,
+            )
+            run = EvaluationRun(
+                id=uuid.uuid4(),
+                suite_id=suite.id,
+                trigger=EvaluationTrigger.MANUAL,
+                status=EvaluationStatus.PASSED,
+                cases=1,
+                passed=1,
+                average_score=1.0,
+                finished_at=utcnow(),
+            )
+            session.add(suite)
+            await session.flush()  # no relationships declared: the suite's row goes first
+            session.add_all([case, run])
+            await session.flush()
+            session.add(
+                EvaluationResult(
+                    run_id=run.id,
+                    case_id=case.id,
+                    server_id=server_id,
+                    case_name="echo",
+                    tool="echo",
+                    match_mode=MatchMode.EXACT,
+                    passed=True,
+                    score=1.0,
+                    actual="hi",
+                    duration_ms=1.0,
+                )
+            )
+            for name, value in (("suite_id", suite.id), ("case_id", case.id), ("run_id", run.id)):
+                world.ids.setdefault(name, []).append(str(value))
 
 
 def is_uuid(value: object) -> bool:

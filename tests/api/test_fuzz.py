@@ -49,6 +49,7 @@ from mcphost.settings import Settings
 from tests.api.fuzz_world import (
     Persona,
     World,
+    add_evaluations,
     add_invocations,
     add_jobs,
     is_uuid,
@@ -121,6 +122,7 @@ def fuzzer(settings: Settings, persona: str) -> Iterator[Fuzzer]:
         world.ids["job_id"] = server.run(add_jobs(app.state.platform))
         server.run(sync_servers(app.state.platform, world.ids["server_id"]))
         world.ids["invocation_id"] = server.run(add_invocations(app.state.platform, world.ids["server_id"]))
+        server.run(add_evaluations(app.state.platform, world))
         who = world.persona(persona)
         config = schemathesis.Config.from_dict(
             {

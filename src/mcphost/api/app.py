@@ -20,6 +20,8 @@ from mcphost.catalog.router import router as catalog_router
 from mcphost.credentials.router import router as credentials_router
 from mcphost.domains.router import router as domains_router
 from mcphost.domains.router import well_known_router as domains_well_known_router
+from mcphost.evaluations import wiring as evaluations_wiring
+from mcphost.evaluations.router import router as evaluations_router
 from mcphost.events.router import router as events_router
 from mcphost.files.router import STREAMED_PATHS as FILE_UPLOAD_PATHS
 from mcphost.files.router import router as files_router
@@ -27,6 +29,7 @@ from mcphost.gateway import McpMount
 from mcphost.gateway.app import Gateway
 from mcphost.gateway.invoke import router as invoke_router
 from mcphost.gateway.metadata_router import router as gateway_metadata_router
+from mcphost.ingestion.router import router as ingestion_router
 from mcphost.integrations.router import router as integrations_router
 from mcphost.jobs.router import router as jobs_router
 from mcphost.oauth.router import apps_router as oauth_apps_router
@@ -41,8 +44,12 @@ from mcphost.servers.observe_router import router as server_observe_router
 from mcphost.servers.router import router as servers_router
 from mcphost.settings import Settings
 from mcphost.ui import install_console
+from mcphost.vectors.router import router as vectors_router
 from mcphost.webhooks.router import DELIVERY_PATHS, rate_limiter
 from mcphost.webhooks.router import router as webhooks_router
+from mcphost.workflows.endpoint import WorkflowEndpoint, WorkflowMount
+from mcphost.workflows.router import router as workflows_router
+from mcphost.workflows.worker import gateway_caller, workflow_worker
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "ui" / "static"
 DESCRIPTION = (
@@ -57,6 +64,8 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
     platform = Platform.create(settings)
     services = settings.services.enabled if run_services is None else run_services
     gateway = Gateway(platform)
+    if settings.runtime.host:  # workflow runs execute where the servers they call are hosted
+        platform.services.add(workflow_worker(platform, gateway_caller(gateway)))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +101,8 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
     )
     app.add_middleware(RequestContextMiddleware, metrics=platform.metrics, access_log=settings.logging.access_log)
     app.add_middleware(McpMount, gateway=gateway)  # outermost: the MCP endpoint skips the API's middleware
+    # Composite tools of workflows (/mcp/workflows/…): one prefix test in front of the gateway, nothing in it.
+    app.add_middleware(WorkflowMount, endpoint=WorkflowEndpoint(platform))
     routers = (
         health.router,
         gateway_metadata_router,
@@ -116,11 +127,16 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         integrations_router,
         domains_router,
         servers_router,
+        evaluations_router,
+        workflows_router,
         jobs_router,
+        vectors_router,
+        ingestion_router,
         events_router,
     )
     for router in routers:
         app.include_router(router)
+    evaluations_wiring.install(app, platform, gateway)
     install_console(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -8,9 +8,12 @@ from mcphost import __version__
 from mcphost.cli import admin as admin_cli
 from mcphost.cli import catalog as catalog_cli
 from mcphost.cli import config, db, me, server, servers, session
+from mcphost.cli import evals as evals_cli
 from mcphost.cli import events as events_cli
 from mcphost.cli import orgs as orgs_cli
 from mcphost.cli import tokens as tokens_cli
+from mcphost.cli import vectors as vectors_cli
+from mcphost.cli import workflows as workflows_cli
 from mcphost.cli.connect import connect
 from mcphost.cli.dev import dev
 from mcphost.cli.scaffold import create
@@ -36,6 +39,10 @@ app.add_typer(orgs_cli.app, name="orgs")
 app.add_typer(admin_cli.users_app, name="users")
 app.add_typer(admin_cli.jobs_app, name="jobs")
 app.add_typer(events_cli.app, name="events")
+app.add_typer(evals_cli.app, name="evals")
+app.add_typer(vectors_cli.app, name="vectors")
+app.add_typer(vectors_cli.ingest_app, name="ingest")
+app.add_typer(workflows_cli.app, name="workflows")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
 app.command()(connect)

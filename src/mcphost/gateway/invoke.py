@@ -91,9 +91,11 @@ async def invoke_server(
     withheld: Withheld,
     method: str,
     params: dict[str, Any] | None,
+    call_timeout: float | None = None,
 ) -> InvokeOut:
     """Send one request to a server the principal may see, traced as an invocation; raises Conflict (409) when
-    the server is not running. Also used by the console's "try it" forms. Call it outside a transaction."""
+    the server is not running. Also used by the console's "try it" forms and by workflow steps (``call_timeout``:
+    theirs, else the gateway's request timeout). Call it outside a transaction."""
     user_id = principal.user_id
     grant = Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, withheld)
     refusal = withheld.refusal(method, params)
@@ -111,7 +113,7 @@ async def invoke_server(
         message["params"] = params
     context = StatelessSession(server.id, grant.principal, key, "2025-11-25", {}, {"name": "mcphost-console"})
     started_at, started = time.time(), time.perf_counter()
-    timeout = gateway.settings.request_timeout_seconds
+    timeout = call_timeout or gateway.settings.request_timeout_seconds
     answer = await call_upstream(running.mux, Exchange(context, 1), method, params, timeout, withheld.hiding())
     duration = time.perf_counter() - started
     answer, body = encoded(answer, method)

@@ -3,6 +3,15 @@
 from mcphost.models.catalog import CatalogEntry
 from mcphost.models.credential import UserCredential
 from mcphost.models.domain import CertificateStatus, CustomDomain, DomainStatus, VerificationMethod
+from mcphost.models.evaluation import (
+    EvaluationCase,
+    EvaluationResult,
+    EvaluationRun,
+    EvaluationStatus,
+    EvaluationSuite,
+    EvaluationTrigger,
+    MatchMode,
+)
 from mcphost.models.integration import AttachedService
 from mcphost.models.invocation import InvocationRecord
 from mcphost.models.job import Job, JobStatus
@@ -14,7 +23,9 @@ from mcphost.models.server import DesiredState, Isolation, Server, ServerAccessK
 from mcphost.models.server_activity import LogStream, ServerLog, UsageEvent
 from mcphost.models.token import ApiToken, TokenScope
 from mcphost.models.user import LoginSession, User, UserRole
+from mcphost.models.vector import IngestionJob, IngestionStatus, VectorDatabase, VectorDbStatus
 from mcphost.models.webhook import DeliveryOutcome, ServerWebhook, WebhookDelivery
+from mcphost.models.workflow import RunStatus, StepStatus, Workflow, WorkflowRun, WorkflowStepRun
 
 __all__ = [
     "ApiToken",
@@ -27,6 +38,14 @@ __all__ = [
     "DeliveryOutcome",
     "DesiredState",
     "DomainStatus",
+    "EvaluationCase",
+    "EvaluationResult",
+    "EvaluationRun",
+    "EvaluationStatus",
+    "EvaluationSuite",
+    "EvaluationTrigger",
+    "IngestionJob",
+    "IngestionStatus",
     "Invitation",
     "InvocationRecord",
     "Isolation",
@@ -34,6 +53,7 @@ __all__ = [
     "JobStatus",
     "LogStream",
     "LoginSession",
+    "MatchMode",
     "Membership",
     "OAuthClient",
     "OAuthClientKind",
@@ -46,17 +66,24 @@ __all__ = [
     "PinPolicy",
     "RevisionActor",
     "RevisionReason",
+    "RunStatus",
     "Server",
     "ServerAccessKey",
     "ServerLog",
     "ServerRevision",
     "ServerStatus",
     "ServerWebhook",
+    "StepStatus",
     "TokenScope",
     "UsageEvent",
     "User",
     "UserCredential",
     "UserRole",
+    "VectorDatabase",
+    "VectorDbStatus",
     "VerificationMethod",
     "WebhookDelivery",
+    "Workflow",
+    "WorkflowRun",
+    "WorkflowStepRun",
 ]

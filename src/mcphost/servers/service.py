@@ -88,16 +88,18 @@ def add_usage(session: AsyncSession, server: Server, kind: str, data: dict[str, 
 
 
 async def create_server(
-    session: AsyncSession, parts: ServerParts, principal: Principal, data: ServerCreate
+    session: AsyncSession, parts: ServerParts, principal: Principal, data: ServerCreate, *, trusted: bool = False
 ) -> tuple[Server, str, str]:
     """Create a server (revision 1, its first access key and its webhook secret); returns it, the access key and
-    the webhook secret, both shown only now."""
+    the webhook secret, both shown only now. ``trusted``: the command is the platform's own (a vector database's
+    search server), not one the caller wrote, so the rule about who may deploy commands does not apply."""
     org = None
     if data.org_id is not None:
         org, _ = await require_org_role(session, principal, data.org_id, OrgRole.MEMBER)
     source = data.source.model_dump()
     env, secret_env = dict(data.env or {}), dict(data.secret_env or {})
-    if source["type"] == "command" and not (principal.is_admin or parts.settings.runtime.allow_user_commands):
+    may_command = trusted or principal.is_admin or parts.settings.runtime.allow_user_commands
+    if source["type"] == "command" and not may_command:
         raise Forbidden(
             "Only administrators can deploy command sources on this instance; deploy a package or catalog "
             "entry instead.",

@@ -22,11 +22,15 @@ from mcphost.settings.containers import DockerSettings as DockerSettings
 from mcphost.settings.containers import RegistryCredential as RegistryCredential
 from mcphost.settings.containers import RegistrySettings as RegistrySettings
 from mcphost.settings.domains import DomainSettings as DomainSettings
+from mcphost.settings.evaluations import EvaluationSettings as EvaluationSettings
 from mcphost.settings.files import FileSettings as FileSettings
 from mcphost.settings.integrations import IntegrationSettings as IntegrationSettings
 from mcphost.settings.oauth import OAuthSettings as OAuthSettings
 from mcphost.settings.secret_store import SecretSettings as SecretSettings
 from mcphost.settings.secret_store import VaultSettings as VaultSettings
+from mcphost.settings.vectors import IngestionSettings as IngestionSettings
+from mcphost.settings.vectors import VectorSettings as VectorSettings
+from mcphost.settings.workflows import WorkflowSettings as WorkflowSettings
 
 SECRET_KEY_FILE = "secret.key"  # noqa: S105 (a file name)
 MIN_SECRET_KEY_LENGTH = 32
@@ -380,8 +384,12 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     secrets: SecretSettings = Field(default_factory=SecretSettings)
     domains: DomainSettings = Field(default_factory=DomainSettings)
+    workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
     files: FileSettings = Field(default_factory=FileSettings)
     integrations: IntegrationSettings = Field(default_factory=IntegrationSettings)
+    evaluations: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    vectors: VectorSettings = Field(default_factory=VectorSettings)
+    ingestion: IngestionSettings = Field(default_factory=IngestionSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("home", mode="after")

@@ -18,6 +18,7 @@ from mcphost.ui.routes import (
     catalog,
     dashboard,
     deploy,
+    evaluations,
     oauth,
     orgs,
     profile,
@@ -31,6 +32,8 @@ from mcphost.ui.routes import (
     server_revisions,
     server_services,
     server_settings,
+    vectors,
+    workflows,
 )
 from mcphost.ui.routing import NOT_FOUND_MESSAGE, error_page, optional_principal
 
@@ -49,6 +52,9 @@ CONSOLE_ROUTERS = (
     server_files.router,
     server_services.router,
     server_observe.router,
+    evaluations.router,
+    vectors.router,
+    workflows.router,
     orgs.router,
     profile.router,
     oauth.router,

@@ -1,0 +1,1 @@
+"""Workflows: chains of tool calls on hosted servers, run as durable jobs, callable as one MCP tool."""
