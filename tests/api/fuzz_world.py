@@ -19,18 +19,30 @@ from fastapi import FastAPI
 from mcphost.db.base import utcnow
 from mcphost.jobs import queue
 from mcphost.models import (
+    CustomDomain,
     EvaluationCase,
     EvaluationResult,
     EvaluationRun,
     EvaluationStatus,
     EvaluationSuite,
     EvaluationTrigger,
+    IngestionJob,
+    IngestionStatus,
     InvocationRecord,
     MatchMode,
+    OAuthClient,
+    OAuthClientKind,
+    OAuthGrant,
+    RunStatus,
     Server,
+    VectorDatabase,
+    VectorDbStatus,
+    Workflow,
+    WorkflowRun,
 )
 from mcphost.observability.traces import Invocation
 from mcphost.platform import Platform
+from mcphost.servers.launch import data_dir
 from tests.support.accounts import Account, sign_up
 from tests.support.live import serve
 
@@ -285,6 +297,44 @@ async def add_evaluations(platform: Platform, world: World) -> None:
             )
             for name, value in (("suite_id", suite.id), ("case_id", case.id), ("run_id", run.id)):
                 world.ids.setdefault(name, []).append(str(value))
+
+
+async def add_context_cloud(platform: Platform, world: World) -> None:
+    """One of each object of the newer endpoints, the administrator's, so that their paths get past "not found": a
+    workflow with a finished run, a vector database (on another node: no Chroma server is started for it, so its
+    collection endpoints answer 503) with an ingestion job, a pending custom domain and a file of the first server,
+    and an app the administrator authorised. Their ids join ``workflow_id``, ``run_id``, ``vector_db_id``,
+    ``job_id``, ``domain``, ``path``, ``name`` and ``grant_id``, and revision 1 joins ``number``."""
+    admin = uuid.UUID(str(world.admin.user_id))
+    server_id = uuid.UUID(world.ids["server_id"][0])
+    step = {"id": "say", "server_id": str(server_id), "tool": "echo", "arguments": {"text": "hi"}, "needs": []}
+    step |= {"timeout_seconds": 10, "retry": {"attempts": 1, "backoff_seconds": 1, "backoff_multiplier": 2}}
+    workflow = Workflow(id=uuid.uuid4(), owner_user_id=admin, name="fuzz", slug="fuzz-workflow", steps=[step])
+    database = VectorDatabase(
+        id=uuid.uuid4(), name="fuzz", owner_user_id=admin, node="fuzz-elsewhere", status=VectorDbStatus.FAILED, token=""
+    )
+    client = OAuthClient(id=uuid.uuid4(), client_id="fuzz-client", kind=OAuthClientKind.REGISTERED,
+                         redirect_uris=["http://127.0.0.1/callback"], token_endpoint_auth_method="none")  # fmt: skip
+    async with platform.db.session_scope() as session:
+        session.add_all([workflow, database, client])
+        await session.flush()
+        run = WorkflowRun(id=uuid.uuid4(), workflow_id=workflow.id, owner_user_id=admin, version=1,
+                          definition={"steps": [step], "output": None}, status=RunStatus.SUCCEEDED)  # fmt: skip
+        job = IngestionJob(id=uuid.uuid4(), vector_db_id=database.id, collection="docs", owner_user_id=admin,
+                           chunk_size=1000, chunk_overlap=200, status=IngestionStatus.SUCCEEDED)  # fmt: skip
+        grant = OAuthGrant(id=uuid.uuid4(), user_id=admin, client_pk=client.id, server_id=server_id, scopes=["invoke"])
+        domain = CustomDomain(server_id=server_id, name="fuzz.example.test", token="t" * 32)
+        session.add_all([run, job, grant, domain])
+        server = await session.get(Server, server_id)
+        assert server is not None
+        files = data_dir(platform.settings.home, server)
+    files.mkdir(parents=True, exist_ok=True)
+    (files / "notes.txt").write_text("seeded for the fuzzer\n")
+    seeded = {"workflow_id": workflow.id, "run_id": run.id, "vector_db_id": database.id, "job_id": job.id,
+              "grant_id": grant.id, "domain": "fuzz.example.test", "path": "notes.txt", "name": "docs",
+              "number": 1}  # fmt: skip
+    for name, value in seeded.items():
+        world.ids.setdefault(name, []).append(str(value))
 
 
 def is_uuid(value: object) -> bool:

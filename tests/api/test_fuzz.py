@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import time
 import traceback
 from collections import Counter
@@ -49,6 +50,7 @@ from mcphost.settings import Settings
 from tests.api.fuzz_world import (
     Persona,
     World,
+    add_context_cloud,
     add_evaluations,
     add_invocations,
     add_jobs,
@@ -123,6 +125,7 @@ def fuzzer(settings: Settings, persona: str) -> Iterator[Fuzzer]:
         server.run(sync_servers(app.state.platform, world.ids["server_id"]))
         world.ids["invocation_id"] = server.run(add_invocations(app.state.platform, world.ids["server_id"]))
         server.run(add_evaluations(app.state.platform, world))
+        server.run(add_context_cloud(app.state.platform, world))
         who = world.persona(persona)
         config = schemathesis.Config.from_dict(
             {
@@ -217,6 +220,10 @@ def _replaceable(name: str, value: Any) -> bool:
     negative case is about, and replacing it would make the case valid (and its acceptance look like a failure)."""
     if name == "invocation_id":
         return type(value) is int and 1 <= value <= 2**63 - 1
+    if name == "number":
+        return type(value) is int and 1 <= value <= 2**31 - 1
+    if name in ("domain", "path"):
+        return type(value) is str and re.fullmatch(r"[A-Za-z0-9._-]{1,63}", value) is not None
     return is_uuid(value) or name in ("name", "key_id")
 
 
@@ -392,6 +399,30 @@ def _summary(statuses: Counter[tuple[str, int]], title: str, elapsed: float) -> 
     return "\n".join(lines)
 
 
+# Operations that cannot succeed in the fuzz world, and why: their success needs a running Chroma server (the world's
+# vector database is on another node), a configured PostgreSQL/Redis/S3 store, the custom-domain feature with a
+# Caddy, ids in the request body (the fuzzer mixes real ids into paths only), or a body format it does not generate.
+# They are still called and must never fail a check; the success rate is over the others.
+BEYOND_THE_FUZZ_WORLD = {
+    "GET /api/vector-dbs/{vector_db_id}/collections": "a running Chroma",
+    "POST /api/vector-dbs/{vector_db_id}/collections": "a running Chroma",
+    "DELETE /api/vector-dbs/{vector_db_id}/collections/{name}": "a running Chroma",
+    "POST /api/vector-dbs/{vector_db_id}/collections/{name}/query": "a running Chroma",
+    "GET /api/vector-dbs/{vector_db_id}/collections/{name}/documents": "a running Chroma",
+    "POST /api/vector-dbs/{vector_db_id}/publish": "a running Chroma",
+    "POST /api/servers/{server_id}/services": "a configured store",
+    "PATCH /api/servers/{server_id}/services/{kind}": "a configured store",
+    "DELETE /api/servers/{server_id}/services/{kind}": "a configured store",
+    "POST /api/servers/{server_id}/domains": "domains enabled, with a Caddy",
+    "POST /api/servers/{server_id}/domains/{domain}/verify": "a published verification token",
+    "POST /api/ingestion-jobs": "a vector database id in the body",
+    "POST /api/workflows": "server ids and tools in the body",
+    "POST /api/evaluations/suites/{suite_id}/cases": "a server id and one of its tools in the body",
+    "POST /api/servers/{server_id}/files": "a multipart body",
+    "POST /api/servers/{server_id}/files/{path}": "a multipart body",
+}
+
+
 def _assert_the_pass_reached_the_endpoints(fuzzer: Fuzzer, labels: set[str], persona: str) -> None:
     """A pass that met nothing but 401s (a credential lost on the way) or "not found" would prove little."""
     called = {label for label, _ in fuzzer.statuses}
@@ -400,8 +431,9 @@ def _assert_the_pass_reached_the_endpoints(fuzzer: Fuzzer, labels: set[str], per
     assert labels <= called, f"never called: {sorted(labels - called)}"
     if persona == "admin":
         assert labels <= reached, f"never past authentication: {sorted(labels - reached)}"
-        spread = {label: sorted({st for (lb, st) in fuzzer.statuses if lb == label}) for label in labels - succeeded}
-        assert len(succeeded) >= 0.9 * len(labels), f"never successful: {spread}"
+        reachable = labels - BEYOND_THE_FUZZ_WORLD.keys()
+        spread = {label: sorted({st for (lb, st) in fuzzer.statuses if lb == label}) for label in reachable - succeeded}
+        assert len(succeeded & reachable) >= 0.9 * len(reachable), f"never successful: {spread}"
     with httpx.Client(base_url=fuzzer.url, headers=fuzzer.persona.headers) as http:
         expected = 401 if fuzzer.persona.token is None else 200
         assert http.get("/api/me").status_code == expected, "the persona's credential changed during the pass"

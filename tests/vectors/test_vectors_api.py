@@ -43,9 +43,9 @@ async def test_scoping_quota_and_bad_requests(client: httpx.AsyncClient) -> None
     }
     assert_error(await client.post("/api/ingestion-jobs", json=spec, headers=bob.headers), 404)
 
-    # A database that is not running yet answers 503 with the reason, not a 500.
+    # A database that is not running yet answers 409 with the reason (its state), not a 500.
     response = await client.get(f"/api/vector-dbs/{db['id']}/collections", headers=alice.headers)
-    assert_error(response, 503, "vector_db_unavailable")
+    assert_error(response, 409, "vector_db_not_running")
     assert "starting" in response.json()["error"]["message"]
 
     # Bad names and bodies.

@@ -37,7 +37,8 @@ DOWNLOAD: dict[int | str, dict[str, Any]] = {
     200: {
         "model": FileListing,
         "description": "The file's bytes (its own content type), or a directory's listing (JSON).",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        # Any type: a file is sent with the content type its name suggests (text/plain, image/png…).
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 

@@ -12,12 +12,15 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from mcphost.api.deps import PlatformDep, ReadPrincipal, SessionDep, WritePrincipal
-from mcphost.api.schemas import AUTHENTICATED_ERRORS
+from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
 from mcphost.errors import ValidationFailed
 from mcphost.ingestion import service
 from mcphost.ingestion.schemas import IngestionCreate, IngestionOut
 
-router = APIRouter(prefix="/api/ingestion-jobs", tags=["ingestion"], responses=AUTHENTICATED_ERRORS)
+# A job in a state that does not allow the change (cancelling a finished one), or its database not running: 409.
+router = APIRouter(
+    prefix="/api/ingestion-jobs", tags=["ingestion"], responses=AUTHENTICATED_ERRORS | error_responses(409)
+)
 
 CREATE_BODY = {
     "requestBody": {

@@ -8,15 +8,21 @@ from typing import Any
 
 import httpx
 
-from mcphost.errors import NotFound, ServiceUnavailable
+from mcphost.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 
 _BASE = "/api/v2/tenants/default_tenant/databases/default_database"
 
 
 class ChromaUnavailable(ServiceUnavailable):
-    """The database's Chroma server does not answer (starting, restarting, or failed)."""
+    """The database's Chroma server is meant to run but does not answer (or fails inside)."""
 
     code = "vector_db_unavailable"
+
+
+class VectorDbNotRunning(Conflict):
+    """The database is starting, or failed and waits for its restart: nothing to ask yet."""
+
+    code = "vector_db_not_running"
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,11 @@ class ChromaClient:
             ) from exc
         if response.status_code == 404:
             raise NotFound(_message(response) or "Not found in the vector database.", code="collection_not_found")
-        if response.status_code >= 400:
+        if response.status_code == 409:
+            raise Conflict(_message(response) or "It exists already in the vector database.", code="vector_db_conflict")
+        if response.status_code in (400, 422):
+            raise ValidationFailed(f"The vector database refused the request: {_message(response)}")
+        if response.status_code >= 400:  # its token refused (401/403), or it failed inside
             raise ChromaUnavailable(
                 f"The vector database refused the request ({response.status_code}): {_message(response)}"
             )

@@ -31,7 +31,7 @@ from mcphost.servers.schemas import ServerCreate
 from mcphost.settings import Settings
 from mcphost.vectors import search as searching
 from mcphost.vectors.bridge import SOCKET_NAME
-from mcphost.vectors.chroma import ChromaClient, ChromaUnavailable
+from mcphost.vectors.chroma import ChromaClient, ChromaUnavailable, VectorDbNotRunning
 from mcphost.vectors.embedding import Embedder, embedder_for
 from mcphost.vectors.process import db_dir, disk_bytes
 from mcphost.vectors.repository import VectorRepository
@@ -148,10 +148,10 @@ class ClientParts(Protocol):
 
 
 def client_for(parts: ClientParts, row: VectorDatabase) -> ChromaClient:
-    """A client of the database's running server; 503 with the reason while it is not running."""
+    """A client of the database's running server; 409 with the reason while it is not running."""
     if row.status is not VectorDbStatus.RUNNING or row.port is None:
         reason = f": {row.last_error}" if row.last_error else ""
-        raise ChromaUnavailable(f"The vector database is {row.status.value}{reason}; try again shortly.")
+        raise VectorDbNotRunning(f"The vector database is {row.status.value}{reason}; try again shortly.")
     token = parts.keys.secrets.decrypt(row.token, token_context(row.id))
     return ChromaClient(row.port, token, timeout=parts.settings.vectors.request_timeout_seconds)
 
