@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -66,10 +67,14 @@ async def test_capabilities_of_another_users_server_are_404(client: httpx.AsyncC
 async def test_logs_tail_and_history(app: FastAPI, client: httpx.AsyncClient, owner: Account) -> None:
     server = await deploy(client, owner)
     await status_of(client, owner, server["id"], "running")
-    await app.state.platform.agent.logs.flush()
 
+    async def history() -> list[dict[str, Any]]:
+        await app.state.platform.agent.logs.flush()
+        return list((await client.get(f"/api/servers/{server['id']}/logs/history", headers=owner.headers)).json())
+
+    # The instance's own output may reach the log a moment after its status says running (a busy machine).
+    everything = await eventually(history, lambda rows: {row["stream"] for row in rows} >= {"platform", "stderr"})
     tail = (await client.get(f"/api/servers/{server['id']}/logs?tail=2", headers=owner.headers)).json()
-    everything = (await client.get(f"/api/servers/{server['id']}/logs/history", headers=owner.headers)).json()
     after = (
         await client.get(
             f"/api/servers/{server['id']}/logs/history?after_id={everything[0]['id']}", headers=owner.headers
