@@ -4,6 +4,7 @@
 #   make run                    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS="--port 9000 --home /tmp/x")
 #   make test                   the test suite: all on SQLite, the database tests again on PostgreSQL (PYTEST_ARGS="-x")
 #   make test-fast              the quick subset on SQLite (no runtimes, browser or external tools) for the inner loop
+#   make e2e-kubernetes         the Kubernetes runtime on a real single-node cluster built from Debian's source package
 #   make lint                   ruff (lint + format check), mypy and the import-cycle check
 #   make fmt                    apply ruff's fixes and formatting
 #   make bench                  run the benchmarks in bench/ (figures in docs/benchmarks.md)
@@ -24,12 +25,13 @@ PYTEST_ARGS ?=
 RUN_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help system-run system-test install run test test-fast lint fmt bench screenshots clean
+.PHONY: help system-run system-test install run test test-fast e2e-kubernetes lint fmt bench screenshots clean
 
 help:
 	@echo "make run    start MCP Host at http://127.0.0.1:8700 (RUN_ARGS='--port 9000' to change)"
 	@echo "make test   run the tests on SQLite and PostgreSQL (PYTEST_ARGS='-x -k tokens' adds pytest options, PYTEST_WORKERS=0 runs serially)"
 	@echo "make test-fast  the quick subset on SQLite (no runtimes, browser or external tools)"
+	@echo "make e2e-kubernetes  the Kubernetes runtime's tests and end-to-end story on a real single-node cluster"
 	@echo "make lint   ruff check, ruff format --check, mypy and scripts/check_import_cycles.py"
 	@echo "make fmt    apply ruff fixes and formatting"
 	@echo "make bench  run the benchmarks (see docs/benchmarks.md)"
@@ -102,6 +104,13 @@ lint: $(STAMP)
 	echo "mypy"; $(BIN)/mypy || status=1; \
 	echo "import cycles"; $(BIN)/python scripts/check_import_cycles.py || status=1; \
 	exit $$status
+
+# A real cluster: scripts/build_kubernetes.sh builds it once (minutes), the tests start etcd, the control plane and a
+# kubelet on Docker (about 15 s), then a catalog server runs as a pod behind the gateway, on PostgreSQL.
+e2e-kubernetes: $(STAMP) system-test
+	bash scripts/build_kubernetes.sh
+	MCPHOST_TEST_POSTGRES_URL="$${MCPHOST_TEST_POSTGRES_URL:-postgresql+asyncpg://postgres@localhost/postgres}" \
+		$(BIN)/pytest -n 0 -p no:randomly tests/runtimes/kubernetes $(PYTEST_ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix $(LINT_PATHS)

@@ -17,7 +17,8 @@ mode="${1:-full}"
 workers="${PYTEST_WORKERS:-auto}"
 read -r -a extra <<<"${PYTEST_ARGS:-}"
 postgres="${MCPHOST_TEST_POSTGRES_URL:-postgresql+asyncpg://postgres@localhost/postgres}"
-pytest=(.venv/bin/pytest -n "$workers")
+# loadgroup: tests marked xdist_group (the Kubernetes cluster's) share one worker and so one cluster.
+pytest=(.venv/bin/pytest -n "$workers" --dist loadgroup)
 
 started_all=$SECONDS
 results=()

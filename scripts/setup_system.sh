@@ -9,7 +9,10 @@
 #                                        console's browser tests: Playwright's driver needs it), and for the Docker
 #                                        runtime: docker.io (dockerd started), runsc, docker-registry, debootstrap
 #                                        and the base images (scripts/docker_base_images.sh); caddy and pebble
-#                                        (custom domains: the proxy, the ACME test CA and its DNS)
+#                                        (custom domains: the proxy, the ACME test CA and its DNS); kubectl
+#                                        (kubernetes-client: deploy/kubernetes/ rendered with kustomize); and the
+#                                        Kubernetes runtime's test cluster (scripts/build_kubernetes.sh: etcd-server,
+#                                        golang-go, and the cluster's binaries built once, cached outside the repo)
 #
 # When everything is there it prints one line and returns at once. Otherwise it installs what is missing with
 # apt-get when it can (running as root, or with sudo that needs no password); when it cannot, it prints the one
@@ -57,6 +60,8 @@ missing_packages() {
         has docker-registry || echo docker-registry
         has htpasswd || echo apache2-utils # the test registry's htpasswd file
         has debootstrap || echo debootstrap
+        # deploy/kubernetes/ is rendered with `kubectl kustomize` (tests/deploy); any kubectl will do.
+        has kubectl || echo kubernetes-client
         # Custom domains: a real Caddy, and pebble (the ACME test CA, with pebble-challtestsrv as the tests' DNS).
         has caddy || echo caddy
         has pebble || echo pebble
@@ -166,10 +171,11 @@ if [ "$profile" = test ]; then
     redis_up
     bash "$(dirname "${BASH_SOURCE[0]}")/start_dockerd.sh"
     bash "$(dirname "${BASH_SOURCE[0]}")/docker_base_images.sh"
+    kubernetes_bin="$(bash "$(dirname "${BASH_SOURCE[0]}")/build_kubernetes.sh")"
 fi
 
 summary="python3 $(python3 -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])'), bubblewrap, passt, slirp4netns, node $(node --version)"
 if [ "$profile" = test ]; then
-    summary+=", git, $(chromium --version 2>/dev/null | head -n1), PostgreSQL on localhost:$POSTGRES_PORT, Redis on :$REDIS_PORT, Docker $(docker version --format '{{.Server.Version}}')"
+    summary+=", git, $(chromium --version 2>/dev/null | head -n1), PostgreSQL on localhost:$POSTGRES_PORT, Redis on :$REDIS_PORT, Docker $(docker version --format '{{.Server.Version}}'), Kubernetes 1.20 in $kubernetes_bin"
 fi
 echo "system packages ($profile): $summary"

@@ -25,6 +25,7 @@ ONCE_PATHS: dict[str, str] = {
     "tests/runtimes/": "runtime",
     "tests/builds/": "runtime",
     "tests/runtimes/docker/": "runtime (Docker engine)",
+    "tests/deploy/test_image.py": "runtime (Docker engine)",
     "tests/servers/test_process_e2e.py": "runtime",
     "tests/servers/test_redeploy.py": "runtime",
     "tests/secretstore/test_vault.py": "external tool",

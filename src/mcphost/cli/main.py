@@ -6,6 +6,7 @@ import typer
 
 from mcphost import __version__
 from mcphost.cli import admin as admin_cli
+from mcphost.cli import bridge as bridge_cli
 from mcphost.cli import catalog as catalog_cli
 from mcphost.cli import config, db, me, server, servers, session
 from mcphost.cli import evals as evals_cli
@@ -45,6 +46,7 @@ app.add_typer(vectors_cli.ingest_app, name="ingest")
 app.add_typer(workflows_cli.app, name="workflows")
 app.add_typer(db.app, name="db")
 app.add_typer(config.app, name="config")
+app.add_typer(bridge_cli.app, name="bridge")
 app.command()(connect)
 app.command()(sdk)
 app.command()(create)

@@ -122,6 +122,11 @@ class Instance(ABC):
         """The MCP endpoint of a streamable-http server."""
         return None
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers every request to ``url`` carries (e.g. the bearer token of a pod's stdio bridge)."""
+        return {}
+
     @abstractmethod
     def log_lines(self) -> AsyncIterator[str]:
         """The server's diagnostic output (stderr), one line at a time, until it exits."""
@@ -134,6 +139,11 @@ class Instance(ABC):
     @abstractmethod
     def exit_code(self) -> int | None:
         """The exit code once it has exited, else None."""
+
+    @property
+    def exit_reason(self) -> str | None:
+        """Why it exited, in words, when the runtime knows more than the code (e.g. killed for its memory)."""
+        return None
 
     @abstractmethod
     async def stop(self, grace: float) -> int:
@@ -187,6 +197,9 @@ class Runtime(ABC):
     @abstractmethod
     async def start(self, spec: LaunchSpec) -> Instance:
         """Start an instance; returns once the process/container exists (not once it speaks MCP)."""
+
+    async def forget(self, server_id: str) -> None:  # noqa: B027 (an optional hook)
+        """Remove what the runtime keeps for a deleted server beyond its instances (Kubernetes: its objects)."""
 
     async def close(self) -> None:  # noqa: B027 (an optional hook)
         """Release what the runtime holds (connections, caches)."""

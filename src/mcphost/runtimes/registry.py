@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 RUNTIME_CLASSES = {
     "process": "mcphost.runtimes.process:ProcessRuntime",
     "docker": "mcphost.runtimes.docker:DockerRuntime",
+    "kubernetes": "mcphost.runtimes.kubernetes:KubernetesRuntime",
     "fake": "mcphost.runtimes.fake:FakeRuntime",
 }
 #: Sources that run as containers: Docker is their default when an engine answers (docker.default_for_images).

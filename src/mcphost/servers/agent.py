@@ -94,7 +94,10 @@ class NodeAgent:
         return None
 
     async def _teardown_job(self, context: JobContext) -> dict[str, Any] | None:
-        await self.teardown(lifecycle_jobs.server_id_of(context.payload))
+        server_id = lifecycle_jobs.server_id_of(context.payload)
+        await self.teardown(server_id)
+        # What a runtime keeps outside this node for a server (Kubernetes: its workloads, Secrets, volume claims).
+        await self.parts.runtimes.get(str(context.payload.get("runtime") or "process")).forget(str(server_id))
         # The deleted server's attached services (a store that is down fails the job, which is retried; each drop
         # is idempotent).
         stores = provisioners(self.parts.settings.integrations)
@@ -343,7 +346,7 @@ class NodeAgent:
         if server is None:
             return
         crashes = server.consecutive_crashes + 1
-        why = running.kill_reason or f"exited with code {code}"
+        why = running.kill_reason or running.instance.exit_reason or f"exited with code {code}"
         self.parts.metrics.server_up.labels(server.slug).set(0)
         self.parts.metrics.server_crashes.labels(server.slug).inc()
         if crashes >= self.settings.crash_loop_restarts:

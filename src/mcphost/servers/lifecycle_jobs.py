@@ -48,7 +48,7 @@ async def enqueue_teardown(session: AsyncSession, server: Server, detach: list[d
     await queue.enqueue(
         session,
         TEARDOWN,
-        {"server_id": str(server.id), "slug": server.slug, "detach": detach or []},
+        {"server_id": str(server.id), "slug": server.slug, "runtime": server.runtime, "detach": detach or []},
         queue=node_queue(server.node),
         max_attempts=5,
     )

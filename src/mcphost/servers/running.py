@@ -67,7 +67,7 @@ def connect(instance: Instance, name: str) -> StdioConnection | HttpConnection:
     if instance.transport == "streamable-http":
         if instance.url is None:
             raise ProtocolError("the runtime did not say where the server listens")
-        return HttpConnection(instance.url)
+        return HttpConnection(instance.url, headers=instance.headers)
     if instance.stdio is None:
         raise ProtocolError("the runtime gave no stdio channel for a stdio server")
     return StdioConnection(instance.stdio[0], instance.stdio[1], name=name).start()

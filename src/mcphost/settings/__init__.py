@@ -25,6 +25,7 @@ from mcphost.settings.domains import DomainSettings as DomainSettings
 from mcphost.settings.evaluations import EvaluationSettings as EvaluationSettings
 from mcphost.settings.files import FileSettings as FileSettings
 from mcphost.settings.integrations import IntegrationSettings as IntegrationSettings
+from mcphost.settings.kubernetes import KubernetesSettings as KubernetesSettings
 from mcphost.settings.oauth import OAuthSettings as OAuthSettings
 from mcphost.settings.secret_store import SecretSettings as SecretSettings
 from mcphost.settings.secret_store import VaultSettings as VaultSettings
@@ -377,6 +378,7 @@ class Settings(BaseSettings):
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     builds: BuildSettings = Field(default_factory=BuildSettings)
     docker: DockerSettings = Field(default_factory=DockerSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     server_logs: ServerLogSettings = Field(default_factory=ServerLogSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)

@@ -5,7 +5,7 @@ their own (so parallel test workers never remove each other's containers)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,23 +14,7 @@ import pytest
 
 from mcphost.runtimes.docker import DockerRuntime
 from mcphost.settings import Settings
-from tests.runtimes.docker.images import NODE_BASE, PYTHON_BASE, build_test_images
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[docker.DockerClient]:
-    try:
-        client = docker.from_env(timeout=300)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        pytest.skip(f"needs a Docker engine (bash scripts/start_dockerd.sh): {exc}")
-    try:
-        client.images.get(PYTHON_BASE)
-    except docker.errors.ImageNotFound:
-        pytest.skip(f"needs the base images (bash scripts/docker_base_images.sh): {PYTHON_BASE} is missing")
-    build_test_images(client)
-    yield client
-    client.close()
+from tests.runtimes.docker.images import NODE_BASE, PYTHON_BASE
 
 
 def docker_settings(home: Path, **docker_options: Any) -> Settings:

@@ -50,12 +50,12 @@ async def launch(
 
 
 class Client:
-    """An MCP session with an instance over its channel (attach socket or URL)."""
+    """An MCP session with an instance over its channel (attach socket, or URL with the instance's headers)."""
 
     def __init__(self, instance: Instance) -> None:
         if instance.transport == "streamable-http":
             assert instance.url is not None
-            self.connection: StdioConnection | HttpConnection = HttpConnection(instance.url)
+            self.connection: StdioConnection | HttpConnection = HttpConnection(instance.url, headers=instance.headers)
         else:
             assert instance.stdio is not None
             self.connection = StdioConnection(*instance.stdio, name="test").start()

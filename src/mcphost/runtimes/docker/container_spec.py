@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mcphost.runtimes.base import LaunchSpec
-from mcphost.runtimes.docker.fifo import STDIO_DIR, wrap_command
+from mcphost.runtimes.fifo import STDIO_DIR, wrap_command
 from mcphost.settings import DockerSettings
 
 __all__ = ["DATA", "LABEL_HOME", "LABEL_INSTANCE", "LABEL_NODE", "LABEL_SERVER", "ContainerPlan", "plan_container"]

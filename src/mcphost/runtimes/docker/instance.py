@@ -24,7 +24,7 @@ from docker.errors import APIError, DockerException, NotFound
 
 from mcphost.runtimes.base import Transport
 from mcphost.runtimes.docker.engine import Engine
-from mcphost.runtimes.docker.fifo import FifoChannel
+from mcphost.runtimes.fifo import FifoChannel
 from mcphost.runtimes.watched import WatchedInstance
 
 __all__ = ["STDIO_LIMIT", "Attached", "DockerInstance", "attach"]

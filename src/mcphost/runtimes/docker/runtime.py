@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from mcphost.builds import build_from_git
+from mcphost.runtimes import fifo
 from mcphost.runtimes.base import (
     Artifact,
     Instance,
@@ -31,7 +32,7 @@ from mcphost.runtimes.base import (
     StartFailed,
     Transport,
 )
-from mcphost.runtimes.docker import adoption, fifo, images
+from mcphost.runtimes.docker import adoption, images
 from mcphost.runtimes.docker.container_spec import ContainerPlan, plan_container
 from mcphost.runtimes.docker.engine import Engine
 from mcphost.runtimes.docker.instance import STDIO_LIMIT, DockerInstance, attach

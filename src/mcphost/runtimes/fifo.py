@@ -1,4 +1,5 @@
-"""The MCP stdio channel of a container over two named pipes, instead of the engine's attach socket.
+"""The MCP stdio channel of a container over two named pipes (Docker: instead of the engine's attach socket;
+Kubernetes: between the server's container and the stdio bridge in its pod, on a shared emptyDir).
 
 Over the attach socket every message crosses dockerd and the container's shim, which copy and frame it: a server in a
 container answered about 0.6x the calls per second of the same server as a process (docs/benchmarks.md). With pipes

@@ -1,0 +1,185 @@
+"""The Kubernetes runtime on a real single-node cluster (``LocalCluster``): servers from images as pods, stdio ones
+behind the bridge in their pod, hardened manifests, logs, exits, scale-down on stop, adoption, removal on delete,
+and the failures users must be told about in words."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from mcphost.runtimes.base import Artifact, LaunchSpec, Limits, PrepareFailed, StartFailed
+from mcphost.runtimes.kubernetes import KubernetesRuntime
+from mcphost.runtimes.kubernetes.instance import KubernetesInstance
+from tests.runtimes.docker.helpers import Client, no_progress
+from tests.runtimes.docker.images import HTTP_IMAGE, STDIO_IMAGE
+from tests.runtimes.kubernetes.conftest import kubernetes_settings
+from tests.support.kubernetes_cluster import LocalCluster
+
+pytestmark = pytest.mark.xdist_group("kubernetes")
+
+STDIO = {"type": "image", "image": STDIO_IMAGE}
+HTTP = {"type": "image", "image": HTTP_IMAGE, "transport": "streamable-http"}
+TIMEOUT = 90.0
+
+
+async def launch(
+    runtime: KubernetesRuntime,
+    data_dir: Path,
+    source: dict[str, Any] | None = None,
+    *,
+    artifact: Artifact | None = None,
+    server_id: uuid.UUID | None = None,
+    env: dict[str, str] | None = None,
+    limits: Limits | None = None,
+    instance_key: str = "shared",
+) -> KubernetesInstance:
+    if artifact is None:
+        artifact = await runtime.prepare(source or {}, no_progress)
+    spec = LaunchSpec(
+        server_id=server_id or uuid.uuid4(),
+        slug="test-server",
+        instance_key=instance_key,
+        artifact=artifact,
+        env=env or {},
+        data_dir=data_dir,
+        limits=limits or Limits(),
+    )
+    instance = await asyncio.wait_for(runtime.start(spec), TIMEOUT)
+    assert isinstance(instance, KubernetesInstance)
+    return instance
+
+
+def objects(kube: client.ApiClient, namespace: str) -> dict[str, list[str]]:
+    core, apps = client.CoreV1Api(kube), client.AppsV1Api(kube)
+    found = {
+        "deployments": apps.list_namespaced_deployment(namespace).items,
+        "services": core.list_namespaced_service(namespace).items,
+        "secrets": [s for s in core.list_namespaced_secret(namespace).items if s.type == "Opaque"],
+        "pods": core.list_namespaced_pod(namespace).items,
+    }
+    return {kind: sorted(item.metadata.name for item in items) for kind, items in found.items()}
+
+
+async def test_a_stdio_server_answers_from_its_pod_through_the_bridge(
+    kubernetes_runtime: KubernetesRuntime, kube: client.ApiClient, namespace: str, data_dir: Path
+) -> None:
+    server_id = uuid.uuid4()
+    instance = await launch(kubernetes_runtime, data_dir, STDIO, server_id=server_id, env={"GREETING": "hello"})
+    async with Client(instance) as mcp:
+        assert await mcp.call("echo", {"text": "from a pod"}) == "from a pod"
+        assert await mcp.call("add", {"a": 2, "b": 40}) == "42"
+        seen = await mcp.whoami()
+    lines = []
+    async for line in instance.log_lines():
+        lines.append(line)
+        if "fixture: ready" in line:
+            break
+
+    deployment = client.AppsV1Api(kube).read_namespaced_deployment(instance.id, namespace)
+    pod = deployment.spec.template.spec
+    server, bridge = pod.containers
+    assert seen["env"]["GREETING"] == "hello" and "MCPHOST_BRIDGE_TOKEN" not in seen["env"]
+    assert seen["uid"] == 65534  # the image names no user: nobody, never root
+    assert "fixture: ready" in lines[-1]  # the server's stderr, streamed from the API server
+    assert pod.automount_service_account_token is False and pod.security_context.run_as_non_root
+    assert pod.security_context.seccomp_profile.type == "RuntimeDefault"
+    for container in (server, bridge):
+        context = container.security_context
+        assert context.read_only_root_filesystem and not context.allow_privilege_escalation
+        assert context.capabilities.drop == ["ALL"]
+    assert server.command[:2] == ["/bin/sh", "-c"] and server.args == ["python3", "-u", "/app/echo_server.py"]
+    assert instance.url is not None and instance.url.endswith(":8080/mcp")
+    # the bridge refuses a caller without the pod's token
+    async with Client(instance) as stranger:
+        stranger.connection._headers = {}
+        with pytest.raises(Exception):  # noqa: B017,PT011 (401 from the bridge)
+            await stranger.call("echo", {"text": "x"})
+
+    assert await instance.stop(2) == 0
+    assert client.AppsV1Api(kube).read_namespaced_deployment(instance.id, namespace).spec.replicas == 0
+    assert objects(kube, namespace)["pods"] == []
+    await kubernetes_runtime.forget(str(server_id))
+    remaining = objects(kube, namespace)
+    assert remaining["deployments"] == [] and remaining["services"] == [] and remaining["secrets"] == []
+
+
+async def test_an_http_server_runs_as_its_image_user_and_is_adopted_after_a_restart(
+    home: Path, cluster: LocalCluster, namespace: str, bridge_image: str, kube: client.ApiClient, data_dir: Path
+) -> None:
+    settings = kubernetes_settings(home, cluster, namespace)
+    first = KubernetesRuntime(settings)
+    server_id = uuid.uuid4()
+    try:
+        instance = await launch(first, data_dir, HTTP, server_id=server_id, limits=Limits(cpu=0.5, memory_mib=128))
+        async with Client(instance) as mcp:
+            assert (await mcp.whoami())["uid"] == 1234
+        pod_before = objects(kube, namespace)["pods"]
+    finally:
+        await first.close()  # the platform goes away; its pod stays
+    second = KubernetesRuntime(settings)
+    try:
+        adopted = await launch(second, data_dir, HTTP, server_id=server_id, limits=Limits(cpu=0.5, memory_mib=128))
+        async with Client(adopted) as mcp:
+            assert await mcp.call("echo", {"text": "adopted"}) == "adopted"
+        assert objects(kube, namespace)["pods"] == pod_before  # the same pod: not restarted
+        container = client.AppsV1Api(kube).read_namespaced_deployment(adopted.id, namespace)
+        resources = container.spec.template.spec.containers[0].resources
+        assert resources.limits == {"cpu": "500m", "memory": "128Mi"}
+        await second.forget(str(server_id))
+    finally:
+        await second.close()
+
+
+async def test_a_crash_ends_the_instance_with_its_code_and_reason(
+    kubernetes_runtime: KubernetesRuntime, data_dir: Path
+) -> None:
+    instance = await launch(kubernetes_runtime, data_dir, STDIO)
+    async with Client(instance) as mcp:
+        with pytest.raises(Exception):  # noqa: B017,PT011 (the connection breaks under the call)
+            await mcp.call("crash")
+        assert await asyncio.wait_for(instance.wait(), 30) == 9
+    assert instance.exit_reason is not None and "exited with code 9" in instance.exit_reason
+
+
+async def test_start_failures_say_what_went_wrong(
+    kubernetes_runtime: KubernetesRuntime, kube: client.ApiClient, namespace: str, data_dir: Path
+) -> None:
+    # An image only the cluster would pull (its name resolves nowhere): the kubelet's pull fails.
+    absent = Artifact(argv=("server",), image="registry.invalid/none:1", details={"image": "registry.invalid/none:1"})
+    with pytest.raises(StartFailed, match=r"registry.invalid/none:1 cannot be pulled"):
+        await launch(kubernetes_runtime, data_dir, artifact=absent)
+    exits = STDIO | {"command": ["python3", "-c", "import sys; sys.exit(3)"]}
+    with pytest.raises(StartFailed, match=r"exited with code 3"):
+        await launch(kubernetes_runtime, data_dir, exits)
+    client.CoreV1Api(kube).create_namespaced_resource_quota(
+        namespace, {"metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}}
+    )
+    with pytest.raises(StartFailed, match=r"exceeded quota"):
+        await launch(kubernetes_runtime, data_dir, STDIO, instance_key="user-quota")
+
+
+async def test_the_cluster_refusing_or_missing_is_a_clear_problem(
+    home: Path, cluster: LocalCluster, namespace: str, data_dir: Path
+) -> None:
+    limited = KubernetesRuntime(
+        kubernetes_settings(home, cluster, namespace, kubeconfig=str(cluster.kubeconfig("limited")))
+    )
+    missing = KubernetesRuntime(kubernetes_settings(home, cluster, "no-such-namespace"))
+    unreachable_config = home / "unreachable.kubeconfig"
+    home.mkdir(parents=True, exist_ok=True)
+    unreachable_config.write_text(cluster.kubeconfig("admin").read_text().replace(cluster.url, "https://127.0.0.1:9"))
+    unreachable = KubernetesRuntime(kubernetes_settings(home, cluster, namespace, kubeconfig=str(unreachable_config)))
+    try:
+        assert "forbidden" in (limited.problem() or "")
+        assert "does not exist" in (missing.problem() or "")
+        assert "does not answer" in (unreachable.problem() or "")
+        with pytest.raises(PrepareFailed, match="forbidden"):
+            await limited.prepare(STDIO, no_progress)
+    finally:
+        for runtime in (limited, missing, unreachable):
+            await runtime.close()
