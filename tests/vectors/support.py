@@ -10,9 +10,15 @@ from tests.servers.hosting import PROCESS
 from tests.support.accounts import Account
 from tests.support.waiting import eventually
 
-#: The real process runtime (sandboxed) hosting servers, and a supervisor that checks and restarts quickly.
+#: The real process runtime (sandboxed) hosting servers, and a supervisor that checks and restarts quickly; Chroma
+#: runs as a process whether or not this machine has Docker (test_container runs it in a container).
 VECTORS = PROCESS | {
-    "vectors": {"check_interval_seconds": 0.2, "restart_backoff_seconds": 0.2, "restart_backoff_max_seconds": 1.0},
+    "vectors": {
+        "runtime": "process",
+        "check_interval_seconds": 0.2,
+        "restart_backoff_seconds": 0.2,
+        "restart_backoff_max_seconds": 1.0,
+    },
 }
 
 

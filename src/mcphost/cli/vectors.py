@@ -75,7 +75,8 @@ def create(
 
         db = await vectors.create(client, name, org)
         deadline = time.monotonic() + 120
-        while wait and db["status"] != "running" and time.monotonic() < deadline:
+        # A failed start is retried by the platform; the command says why now rather than waiting on.
+        while wait and db["status"] not in ("running", "failed") and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
             db = await vectors.get(client, db["id"])
         return db
@@ -84,8 +85,11 @@ def create(
         db = run_api(work, url)
     if as_json:
         print_json(db)
-        return
-    console().print(f"Vector database {esc(db['name'])} ({db['id']}) is {db['status']}.")
+    else:
+        console().print(f"Vector database {esc(db['name'])} ({db['id']}) is {db['status']}.")
+    if db["status"] == "failed":
+        console(stderr=True).print(f"[red]{esc(db['last_error'] or 'it failed to start')}[/red] (the platform retries)")
+        raise typer.Exit(1)
 
 
 @app.command("show")

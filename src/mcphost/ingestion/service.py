@@ -178,7 +178,9 @@ async def cancel(session: AsyncSession, principal: Principal, job_id: uuid.UUID)
     """A queued job stops at once; a running one after the document it is on (what was stored stays)."""
     row = await _modifiable(session, principal, job_id)
     if row.status.finished:
-        raise InvalidTransition(f"The job is {row.status.value} already; only queued or running jobs can be cancelled.")
+        raise InvalidTransition(
+            f"The job has finished ({row.status.value}); only queued or running jobs can be cancelled."
+        )
     row.cancel_requested = True
     if row.status is IngestionStatus.QUEUED:
         row.status, row.finished_at = IngestionStatus.CANCELLED, utcnow()

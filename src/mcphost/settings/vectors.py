@@ -4,14 +4,16 @@ that fill them (extract, chunk, embed with a local model, upsert)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 
 class VectorSettings(BaseModel):
-    """Each vector database is a Chroma server (the ``chromadb`` package's) run by the node that hosts servers, on
-    127.0.0.1 and a free port, with token authentication: hosted servers never reach it (no host loopback in their
-    sandbox); a published database's search server talks to the platform over a Unix socket in its data directory."""
+    """Each vector database is a Chroma server (the ``chromadb`` package's) run by the node that hosts servers, as a
+    process or in a container, on 127.0.0.1 and a free port, with token authentication: hosted servers never reach it
+    (no host loopback in their sandbox); a published database's search server talks to the platform over a Unix socket
+    in its data directory."""
 
     max_per_user: int = Field(3, ge=0, description="Vector databases one user may own personally.")
     max_per_org: int = Field(10, ge=0, description="Vector databases one organisation may own.")
@@ -21,8 +23,26 @@ class VectorSettings(BaseModel):
         description="Largest size on disk of one vector database: ingestion into a database at or over it fails "
         "with the reason.",
     )
+    runtime: Literal["auto", "process", "docker"] = Field(
+        "auto",
+        description="Where each database's Chroma server runs: 'process' (a process of this machine), 'docker' (a "
+        "hardened container on the Docker engine of docker.engine_url), or 'auto': a container when Docker is in use "
+        "here (docker.default_for_images, or runtime.default is docker) and its engine answers, else a process.",
+    )
+    container_base_image: str = Field(
+        "mcphost-base/python:bookworm",
+        description="Image the Chroma image (mcphost-chroma:VERSION: chromadb and its server's packages at this "
+        "installation's versions, installed with uv or pip) is built FROM on first use; it needs python3 with venv. "
+        "scripts/docker_base_images.sh builds the default; python:3.12-slim works where images can be pulled.",
+    )
+    container_memory_mib: int = Field(
+        2048, ge=128, description="Memory limit of a Chroma container (MiB, no swap beyond it)."
+    )
+    container_pids_limit: int = Field(1024, ge=16, description="Processes and threads one Chroma container may have.")
     python: str | None = Field(
-        None, description="The Python that runs Chroma's server (default: the one running MCP Host; needs chromadb)."
+        None,
+        description="The Python that runs Chroma's server as a process (default: the one running MCP Host; needs "
+        "chromadb).",
     )
     start_timeout_seconds: float = Field(60.0, gt=0, description="How long a Chroma server may take to answer.")
     check_interval_seconds: float = Field(2.0, gt=0, description="How often the supervisor checks its servers.")

@@ -5,6 +5,12 @@ its files removed. After a platform restart, a server the previous process left 
 answers with the database's token; otherwise a new one starts. It also keeps the Unix socket bridge of each published
 database in its search server's data directory (``bridge``).
 
+The server is a process (``process``) or a container (``container``), as ``vectors.runtime`` says, chosen at each
+start. The row has no column for which: a container leaves ``pid`` empty, and the logs and error messages say which
+("as a process (pid N)", "in the container NAME"). A server of the other kind left by an earlier run (the setting
+changed) is stopped before a new one starts on the same files: at the first pass, Chroma containers of databases
+that no longer exist here (or of every database, when they run as processes now) are removed.
+
 It runs in the process that hosts servers (``runtime.host``), which has the data directories."""
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import sqlalchemy as sa
 
 from mcphost.db.session import Database
 from mcphost.models import Server, VectorDatabase, VectorDbStatus
+from mcphost.runtimes.registry import Runtimes
 from mcphost.security.keys import KeyRing
 from mcphost.servers.launch import data_dir
 from mcphost.services.loop import ServiceLoop
@@ -27,10 +35,15 @@ from mcphost.settings import Settings
 from mcphost.vectors.bridge import Bridge
 from mcphost.vectors.chroma import ChromaClient
 from mcphost.vectors.embedding import embedder_for
-from mcphost.vectors.process import ChromaProcess, db_dir, remove_dir
+from mcphost.vectors.process import ChromaProcess, ChromaStartFailed, db_dir, remove_dir
+
+if TYPE_CHECKING:
+    from mcphost.runtimes.docker.engine import Engine
+    from mcphost.vectors.container import ChromaImages
 
 log = logging.getLogger(__name__)
 UNHEALTHY_CHECKS = 3
+Kind = Literal["process", "docker"]
 
 
 def token_context(vector_db_id: uuid.UUID) -> str:
@@ -47,12 +60,41 @@ class SupervisorParts(Protocol):
     @property
     def keys(self) -> KeyRing: ...
 
+    @property
+    def runtimes(self) -> Runtimes: ...
+
+
+class ChromaServer(Protocol):
+    """A running Chroma server, a process (``ChromaProcess``) or a container (``ChromaContainer``)."""
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def describe(self) -> str: ...
+
+    async def alive(self) -> bool: ...
+
+    def log_tail(self, lines: int = 5) -> str: ...
+
+    async def stop(self, grace: float = 5.0) -> None: ...
+
+
+def docker_in_use(settings: Settings) -> bool:
+    """Whether this installation uses Docker (what ``vectors.runtime = auto`` asks, with an engine that answers)."""
+    return settings.docker.default_for_images or settings.runtime.default == "docker"
+
 
 @dataclass
 class _Kept:
     task: asyncio.Task[None]
     token: str
-    process: ChromaProcess | None = None
+    process: ChromaServer | None = None
     ready: bool = False
     bridge: Bridge | None = field(default=None)
 
@@ -65,7 +107,10 @@ class VectorSupervisor(ServiceLoop):
         super().__init__(self.settings.vectors.check_interval_seconds)
         self.db = parts.db
         self.keys = parts.keys
+        self.runtimes = parts.runtimes
         self._kept: dict[uuid.UUID, _Kept] = {}
+        self._images: ChromaImages | None = None
+        self._swept = False
 
     async def run_once(self) -> None:
         node = self.settings.runtime.node_name
@@ -79,6 +124,9 @@ class VectorSupervisor(ServiceLoop):
                 and (server := await session.get(Server, row.server_id)) is not None
             }
         wanted = {row.id for row in rows}
+        if not self._swept:
+            self._swept = True
+            await self._sweep({str(vector_db_id) for vector_db_id in wanted})
         for gone in set(self._kept) - wanted:
             await self._forget(gone, remove=True)
         for row in rows:
@@ -134,17 +182,22 @@ class VectorSupervisor(ServiceLoop):
         directory = db_dir(self.settings.home, vector_db_id)
         kept = self._kept[vector_db_id]
         failures = 0
+        first = True
         while True:
-            process = ChromaProcess.adoptable(directory, pid, port)
-            pid = port = None  # adopt only once, at the start
-            adopted = process is not None
+            process: ChromaServer | None = None
+            adopted = False
             error: str | None = None
-            if process is None:
-                await self._record(vector_db_id, status=VectorDbStatus.STARTING)
-                try:
-                    process = await ChromaProcess.start(directory, kept.token, settings.python)
-                except OSError as exc:
-                    error = f"Chroma could not be started: {exc}"
+            try:
+                kind = await self._kind()
+                if first:  # adopt only once, at the start
+                    process = await self._adopt(kind, directory, vector_db_id, pid, port)
+                    adopted = process is not None
+                if process is None:
+                    await self._record(vector_db_id, status=VectorDbStatus.STARTING)
+                    process = await self._start(kind, directory, vector_db_id, kept.token)
+            except (OSError, ChromaStartFailed) as exc:
+                error = f"Chroma could not be started: {exc}"
+            first = False
             if process is not None:
                 kept.process = process
                 if await self._ready(process, kept.token, settings.start_timeout_seconds):
@@ -154,14 +207,18 @@ class VectorSupervisor(ServiceLoop):
                         vector_db_id, status=VectorDbStatus.RUNNING, port=process.port, pid=process.pid, error=None
                     )
                     log.info(
-                        "vector database %s %s on port %d",
+                        "vector database %s %s %s on port %d",
                         vector_db_id,
                         "adopted" if adopted else "started",
+                        process.describe(),
                         process.port,
                     )
                     error = await self._watch(process, kept.token)
                 else:
-                    error = f"Chroma did not answer within {settings.start_timeout_seconds:g}s: {process.log_tail()}"
+                    error = (
+                        f"Chroma ({process.describe()}) did not answer within {settings.start_timeout_seconds:g}s: "
+                        f"{process.log_tail()}"
+                    )
                 kept.ready = False
                 await process.stop()
             failures += 1
@@ -170,27 +227,96 @@ class VectorSupervisor(ServiceLoop):
             await self._record(vector_db_id, status=VectorDbStatus.FAILED, error=error, restarted=True)
             await asyncio.sleep(delay)
 
-    async def _ready(self, process: ChromaProcess, token: str, within: float) -> bool:
+    # which runtime
+
+    def _engine(self) -> Engine:
+        """The Docker runtime's engine (one client and thread pool for the platform)."""
+        from mcphost.runtimes.docker.engine import Engine
+
+        engine = getattr(self.runtimes.get("docker"), "engine", None)
+        assert isinstance(engine, Engine)
+        return engine
+
+    async def _kind(self) -> Kind:
+        """Where the next server runs: ``vectors.runtime``, with ``auto`` resolved now (raises when docker is asked
+        for and no engine answers)."""
+        wanted = self.settings.vectors.runtime
+        if wanted == "process" or (wanted == "auto" and not docker_in_use(self.settings)):
+            return "process"
+        problem = await asyncio.to_thread(self._engine().problem)
+        if problem is None:
+            return "docker"
+        if wanted == "docker":
+            raise ChromaStartFailed(f"{problem} (vectors.runtime is docker)")
+        return "process"
+
+    async def _adopt(
+        self, kind: Kind, directory: Path, vector_db_id: uuid.UUID, pid: int | None, port: int | None
+    ) -> ChromaServer | None:
+        """The server an earlier run left for this database, if it is of ``kind``; one of the other kind is stopped
+        (two servers must never share the files)."""
+        process = ChromaProcess.adoptable(directory, pid, port)
+        if kind == "process":
+            return process
+        if process is not None:
+            log.info(
+                "vector database %s: stopping its %s: it runs in a container now", vector_db_id, process.describe()
+            )
+            await process.stop()
+        from mcphost.vectors.container import ChromaContainer
+
+        return await ChromaContainer.adoptable(self._engine(), directory, vector_db_id, self.settings)
+
+    async def _start(self, kind: Kind, directory: Path, vector_db_id: uuid.UUID, token: str) -> ChromaServer:
+        if kind == "process":
+            return await ChromaProcess.start(directory, token, self.settings.vectors.python)
+        from mcphost.vectors.container import ChromaContainer, ChromaImages
+
+        engine = self._engine()
+        if self._images is None:
+            base, timeout = self.settings.vectors.container_base_image, self.settings.builds.build_timeout_seconds
+            self._images = ChromaImages(engine, base, timeout)
+        image = await self._images.ensure()
+        return await ChromaContainer.start(
+            engine, image, directory, token, vector_db_id=vector_db_id, settings=self.settings
+        )
+
+    async def _sweep(self, wanted: set[str]) -> None:
+        """Once, at the first pass: remove Chroma containers of databases gone from this node (all of them when the
+        databases run as processes now: two servers must never share the files). Without an engine, nothing to do."""
+        engine = self._engine()
+        if await asyncio.to_thread(engine.problem) is not None:
+            return
+        from docker.errors import DockerException
+
+        from mcphost.vectors.container import remove_leftovers
+
+        keep = wanted if await self._kind() == "docker" else set()
+        try:
+            await engine.run(remove_leftovers, engine, self.settings, keep)
+        except DockerException as exc:
+            log.warning("cannot look for Chroma containers left by an earlier run: %s", exc)
+
+    async def _ready(self, process: ChromaServer, token: str, within: float) -> bool:
         deadline = asyncio.get_running_loop().time() + within
         async with ChromaClient(process.port, token, timeout=5) as chroma:
-            while asyncio.get_running_loop().time() < deadline and process.alive():
+            while asyncio.get_running_loop().time() < deadline and await process.alive():
                 if await chroma.heartbeat():
                     return True
                 await asyncio.sleep(0.25)
         return False
 
-    async def _watch(self, process: ChromaProcess, token: str) -> str:
+    async def _watch(self, process: ChromaServer, token: str) -> str:
         """Wait until the server exits or stops answering; say which."""
         misses = 0
         async with ChromaClient(process.port, token, timeout=10) as chroma:
             while True:
                 await asyncio.sleep(self.settings.vectors.check_interval_seconds)
-                if not process.alive():
-                    code = process.child.returncode if process.child is not None else None
-                    return f"Chroma exited (status {code}): {process.log_tail()}"
+                if not await process.alive():
+                    return f"Chroma ({process.describe()}) exited (status {process.returncode}): {process.log_tail()}"
                 misses = 0 if await chroma.heartbeat() else misses + 1
                 if misses >= UNHEALTHY_CHECKS:
-                    return f"Chroma stopped answering ({misses} checks in a row)"
+                    return f"Chroma ({process.describe()}) stopped answering ({misses} checks in a row)"
 
     async def _record(
         self,

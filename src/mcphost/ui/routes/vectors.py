@@ -1,6 +1,7 @@
 """The Vector databases pages: the list with usage and a create form (``/vectors``), and one database with its
 collections, a search box, an upload form that starts an ingestion job, its jobs with live progress (htmx polls the
-jobs part while one runs), publishing as an MCP server, and deletion (``/vectors/{id}``). The pages call the API's
+jobs part while one runs; the status part while the database is not running, which reloads the page when it
+changes), publishing as an MCP server, and deletion (``/vectors/{id}``). The pages call the API's
 own services."""
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ async def db_page(
     request: Request, db_id: uuid.UUID, principal: ConsoleUser, session: SessionDep, platform: PlatformDep
 ) -> Response:
     row = await service.get_visible(session, principal, db_id)
+    if request.query_params.get("part") == "status":
+        if row.status.value != request.query_params.get("shown"):  # running now, or failed: the page changes
+            return Response(headers={"HX-Refresh": "true"})
+        return render(request, "vectors/status.html", {"db": row})
     jobs = await ingestion.list_visible(session, principal, row.id, limit=20)
     context: dict[str, Any] = {"section": "vectors", "db": row, "jobs": jobs}
     if request.query_params.get("part") == "jobs":
