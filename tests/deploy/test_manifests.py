@@ -32,16 +32,25 @@ VERSIONS = (all_versions()[0], all_versions()[-1])
 
 #: Exactly what the Kubernetes runtime may do in the servers' namespace: a change here is a deliberate one.
 RUNTIME_GRANTS = {
-    ("apps", "deployments"): {"get", "list", "watch", "create", "update", "patch", "delete"},
-    ("apps", "statefulsets"): {"get", "list", "watch", "create", "update", "patch", "delete"},
+    ("apps", "deployments"): {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
+    ("apps", "statefulsets"): {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
+    ("apps", "deployments/scale"): {"get", "update", "patch"},
+    ("apps", "statefulsets/scale"): {"get", "update", "patch"},
     ("", "services"): {"get", "list", "watch", "create", "update", "patch", "delete"},
-    ("", "configmaps"): {"get", "list", "watch", "create", "update", "patch", "delete"},
-    ("", "secrets"): {"get", "list", "watch", "create", "update", "patch", "delete"},
-    ("", "persistentvolumeclaims"): {"get", "list", "watch", "create", "update", "patch", "delete"},
-    ("", "pods"): {"get", "list", "watch", "delete"},
+    ("", "secrets"): {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
+    ("", "persistentvolumeclaims"): {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
+    ("", "pods"): {"get", "list", "watch", "delete", "deletecollection"},
     ("", "pods/log"): {"get"},
-    ("", "events"): {"get", "list", "watch"},
-    ("networking.k8s.io", "networkpolicies"): {"get", "list", "watch", "create", "update", "patch", "delete"},
+    ("networking.k8s.io", "networkpolicies"): {
+        "get",
+        "list",
+        "watch",
+        "create",
+        "update",
+        "patch",
+        "delete",
+        "deletecollection",
+    },
 }
 
 

@@ -13,6 +13,7 @@ self-signed, so the kubeconfigs name it as their certificate authority."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -29,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 REPO = Path(__file__).resolve().parents[2]
 PAUSE_IMAGE = "mcphost-pause:3.2"
+LOCK = Path("/tmp/mcphost-kubernetes-test.lock")  # noqa: S108 (machine-wide on purpose)
+PIDS = Path("/tmp/mcphost-kubernetes-test.pids")  # noqa: S108
 ADMIN_TOKEN = "mcphost-test-admin-token"  # a throwaway cluster's
 LIMITED_TOKEN = "mcphost-test-limited-token"
 
@@ -52,6 +56,7 @@ class LocalCluster:
     directory: Path
     node: bool = False
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    _lock: IO[bytes] | None = None
 
     def __post_init__(self) -> None:
         self.bin = binaries()
@@ -64,6 +69,7 @@ class LocalCluster:
     # starting
 
     def start(self, within: float = 90.0) -> LocalCluster:
+        self._lock = machine_lock()
         self.directory.mkdir(parents=True, exist_ok=True)
         self._files()
         etcd_port, peer_port = free_port(), free_port()
@@ -204,6 +210,8 @@ class LocalCluster:
             argv, stdout=log, stderr=log, env={**os.environ, **(env or {})}, start_new_session=True
         )
         self.processes.append((name, process))
+        with PIDS.open("a") as pids:
+            pids.write(f"{process.pid}\n")
 
     def _until(self, check: object, within: float, what: str) -> None:
         deadline = time.monotonic() + within
@@ -257,6 +265,31 @@ class LocalCluster:
             remove_pod_containers()
             unmount_under(self.directory / "kubelet")
         shutil.rmtree(self.directory / "etcd", ignore_errors=True)
+        PIDS.unlink(missing_ok=True)
+        if self._lock is not None:
+            self._lock.close()  # releases the machine's cluster lock
+
+
+def machine_lock(within: float = 600.0) -> IO[bytes]:
+    """One test cluster per machine: kubelets on one Docker engine remove each other's pods. Waits for the lock (a
+    concurrent test session's cluster), then stops what a session that died left running (its pids in ``PIDS``)."""
+    lock = LOCK.open("ab")
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"another test cluster held {LOCK} for {within:.0f} s") from None
+            time.sleep(1)
+    with contextlib.suppress(OSError):
+        for pid in {int(line) for line in PIDS.read_text().split() if line.isdigit()}:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+    PIDS.unlink(missing_ok=True)
+    remove_pod_containers()
+    return lock
 
 
 def remove_pod_containers() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 
 from mcphost.runtimes.base import Artifact, LaunchSpec, Limits, PrepareFailed, StartFailed
@@ -22,6 +23,7 @@ from tests.support.kubernetes_cluster import LocalCluster
 
 pytestmark = pytest.mark.xdist_group("kubernetes")
 
+RBAC = Path(__file__).resolve().parents[3] / "deploy" / "kubernetes" / "base" / "rbac.yaml"
 STDIO = {"type": "image", "image": STDIO_IMAGE}
 HTTP = {"type": "image", "image": HTTP_IMAGE, "transport": "streamable-http"}
 TIMEOUT = 90.0
@@ -183,3 +185,38 @@ async def test_the_cluster_refusing_or_missing_is_a_clear_problem(
     finally:
         for runtime in (limited, missing, unreachable):
             await runtime.close()
+
+
+async def test_the_deployed_role_is_all_the_runtime_needs(
+    home: Path, cluster: LocalCluster, namespace: str, bridge_image: str, kube: client.ApiClient, data_dir: Path
+) -> None:
+    """deploy/kubernetes/base/rbac.yaml's Role, bound to a user with no other rights, runs a server from start to
+    removal: the API server itself checks every call the runtime makes."""
+    role = next(doc for doc in yaml.safe_load_all(RBAC.read_text()) if doc["kind"] == "Role")
+    role["metadata"]["namespace"] = namespace
+    client.RbacAuthorizationV1Api(kube).create_namespaced_role(namespace, role)
+    binding = {
+        "metadata": {"name": "limited-runtime", "namespace": namespace},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "limited"}],
+    }
+    client.RbacAuthorizationV1Api(kube).create_namespaced_role_binding(namespace, binding)
+    runtime = KubernetesRuntime(
+        kubernetes_settings(home, cluster, namespace, kubeconfig=str(cluster.kubeconfig("limited")))
+    )
+    server_id = uuid.uuid4()
+    try:
+        assert runtime.problem() is None
+        instance = await launch(runtime, data_dir, STDIO, server_id=server_id, limits=Limits(network="none"))
+        async with Client(instance) as mcp:
+            assert await mcp.call("echo", {"text": "least privilege"}) == "least privilege"
+        async for line in instance.log_lines():
+            if "fixture: ready" in line:
+                break
+        assert await instance.stop(2) == 0
+        assert objects(kube, namespace)["pods"] == []  # scaled to zero
+        await runtime.forget(str(server_id))
+    finally:
+        await runtime.close()
+    remaining = objects(kube, namespace)
+    assert remaining["deployments"] == [] and remaining["services"] == [] and remaining["secrets"] == []

@@ -36,7 +36,7 @@ class KubernetesInstance(Instance):
         pod: dict[str, Any],
         url: str,
         headers: dict[str, str],
-        retire: Callable[[float], Awaitable[None]],
+        retire: Callable[[float], Awaitable[str | None]],
         max_log_lines: int = 10_000,
     ) -> None:
         self.id = name
@@ -115,7 +115,9 @@ class KubernetesInstance(Instance):
     async def stop(self, grace: float) -> int:
         self._watcher.cancel()
         await asyncio.gather(self._watcher, return_exceptions=True)
-        await self._retire(grace)
+        problem = await self._retire(grace)
+        if problem is not None:
+            self._say(problem)
         self._ended(0, "stopped")
         return self.exit_code or 0
 
@@ -135,12 +137,17 @@ class _LogFollower:
         threading.Thread(target=self._run, args=(loop,), name=f"kubernetes-log:{self.pod}", daemon=True).start()
 
     def stop(self) -> None:
+        """Stop following. The stream is closed from a thread of its own: closing a TLS connection waits for the
+        follower's blocked read, which ends only when the API server ends the stream (the pod stops)."""
         self._stopped.set()
-        if self._response is not None:
-            with contextlib.suppress(Exception):
-                self._response.close()
+        response = self._response
+        if response is not None:
+            threading.Thread(target=_close_quietly, args=(response,), daemon=True).start()
 
     def _put(self, loop: asyncio.AbstractEventLoop, line: str | None) -> None:
+        if self._stopped.is_set() and line is not None:
+            return
+
         def put() -> None:
             with contextlib.suppress(asyncio.QueueFull):
                 self.lines.put_nowait(line)
@@ -169,3 +176,8 @@ class _LogFollower:
             if pending:
                 self._put(loop, pending.decode(errors="replace"))
             self._put(loop, None)
+
+
+def _close_quietly(response: Any) -> None:
+    with contextlib.suppress(Exception):
+        response.close()

@@ -312,9 +312,9 @@ class KubernetesRuntime(Runtime):
 
     # stop and delete
 
-    async def _retire(self, plan: PodPlan, kind: str, *, keep: bool, grace: float) -> None:
+    async def _retire(self, plan: PodPlan, kind: str, *, keep: bool, grace: float) -> str | None:
         """Stop an instance: scale the main instance's workload to zero, delete any other instance's objects; wait
-        (at most ``grace`` + 10 s) until its pods are gone."""
+        (at most ``grace`` + 10 s) until its pods are gone. What went wrong, or None."""
         apps, namespace = self.cluster.apps, plan.options.namespace
         try:
             if keep:
@@ -335,10 +335,12 @@ class KubernetesRuntime(Runtime):
                     self.cluster.core.list_namespaced_pod, namespace, label_selector=selector
                 )
                 if not pods.get("items"):
-                    return
+                    return None
                 await asyncio.sleep(POLL_SECONDS)
         except FAILURES as exc:
             log.warning("cannot stop %s in %s: %s", plan.name, namespace, explain(exc))
+            return f"cannot stop its pod: {explain(exc)}"
+        return None
 
     async def forget(self, server_id: str) -> None:
         """Remove every object of a deleted server (workloads, Services, Secrets, policies, volume claims)."""
