@@ -1,4 +1,4 @@
-"""Launching images on the Docker runtime and talking MCP to them with the platform's own client."""
+"""Launching instances on a runtime (Docker's, Kubernetes') and talking MCP to them with the platform's own client."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from mcphost.mcp.http import HttpConnection
 from mcphost.mcp.session import McpSession
 from mcphost.mcp.stdio import StdioConnection
-from mcphost.runtimes.base import Artifact, Instance, LaunchSpec, Limits
+from mcphost.runtimes.base import Artifact, Instance, LaunchSpec, Limits, Runtime
 from mcphost.runtimes.docker import DockerRuntime
 from mcphost.runtimes.docker.instance import DockerInstance
 
@@ -22,8 +22,8 @@ async def no_progress(line: str) -> None:
     return None
 
 
-async def launch(
-    runtime: DockerRuntime,
+async def start_instance(
+    runtime: Runtime,
     data_dir: Path,
     source: dict[str, Any] | None = None,
     *,
@@ -32,7 +32,9 @@ async def launch(
     limits: Limits | None = None,
     instance_key: str = "shared",
     server_id: uuid.UUID | None = None,
-) -> DockerInstance:
+    timeout: float = TIMEOUT,
+) -> Instance:
+    """Prepare ``source`` (unless an ``artifact`` is given) and start an instance of it on any runtime."""
     if artifact is None:
         artifact = await runtime.prepare(source or {}, no_progress)
     spec = LaunchSpec(
@@ -44,7 +46,13 @@ async def launch(
         data_dir=data_dir,
         limits=limits or Limits(),
     )
-    instance = await asyncio.wait_for(runtime.start(spec), TIMEOUT)
+    return await asyncio.wait_for(runtime.start(spec), timeout)
+
+
+async def launch(
+    runtime: DockerRuntime, data_dir: Path, source: dict[str, Any] | None = None, **options: Any
+) -> DockerInstance:
+    instance = await start_instance(runtime, data_dir, source, **options)
     assert isinstance(instance, DockerInstance)
     return instance
 

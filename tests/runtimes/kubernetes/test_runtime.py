@@ -9,17 +9,22 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 import yaml
 from kubernetes import client
+from pydantic import SecretStr
 
-from mcphost.runtimes.base import Artifact, LaunchSpec, Limits, PrepareFailed, StartFailed
+from mcphost.runtimes.base import Artifact, Limits, PrepareFailed, StartFailed
 from mcphost.runtimes.kubernetes import KubernetesRuntime
 from mcphost.runtimes.kubernetes.instance import KubernetesInstance
-from tests.runtimes.docker.helpers import Client, no_progress
-from tests.runtimes.docker.images import HTTP_IMAGE, STDIO_IMAGE
+from tests.builds.gitrepos import make_repo
+from tests.builds.registry import registry
+from tests.runtimes.docker.helpers import Client, no_progress, start_instance
+from tests.runtimes.docker.images import FIXTURES, HTTP_IMAGE, PYTHON_BASE, STDIO_IMAGE
 from tests.runtimes.kubernetes.conftest import kubernetes_settings
 from tests.support.kubernetes_cluster import LocalCluster
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.xdist_group("kubernetes")
 
@@ -30,30 +35,26 @@ TIMEOUT = 90.0
 
 
 async def launch(
-    runtime: KubernetesRuntime,
-    data_dir: Path,
-    source: dict[str, Any] | None = None,
-    *,
-    artifact: Artifact | None = None,
-    server_id: uuid.UUID | None = None,
-    env: dict[str, str] | None = None,
-    limits: Limits | None = None,
-    instance_key: str = "shared",
+    runtime: KubernetesRuntime, data_dir: Path, source: dict[str, Any] | None = None, **options: Any
 ) -> KubernetesInstance:
-    if artifact is None:
-        artifact = await runtime.prepare(source or {}, no_progress)
-    spec = LaunchSpec(
-        server_id=server_id or uuid.uuid4(),
-        slug="test-server",
-        instance_key=instance_key,
-        artifact=artifact,
-        env=env or {},
-        data_dir=data_dir,
-        limits=limits or Limits(),
-    )
-    instance = await asyncio.wait_for(runtime.start(spec), TIMEOUT)
+    instance = await start_instance(runtime, data_dir, source, timeout=TIMEOUT, **options)
     assert isinstance(instance, KubernetesInstance)
     return instance
+
+
+async def why_it_ends(runtime: KubernetesRuntime, data_dir: Path, source: dict[str, Any], **options: Any) -> str:
+    """A server that cannot run: the start's failure, or its exit's reason when its pod was ready first (the bridge is
+    ready once the server's shell opened the pipes, before the server itself runs)."""
+    try:
+        instance = await launch(runtime, data_dir, source, **options)
+    except StartFailed as failed:
+        return str(failed)
+    await asyncio.wait_for(instance.wait(), 60)
+    return instance.exit_reason or ""
+
+
+async def pods_of(kube: client.ApiClient, namespace: str) -> list[str]:
+    return objects(kube, namespace)["pods"]
 
 
 def objects(kube: client.ApiClient, namespace: str) -> dict[str, list[str]]:
@@ -104,7 +105,7 @@ async def test_a_stdio_server_answers_from_its_pod_through_the_bridge(
 
     assert await instance.stop(2) == 0
     assert client.AppsV1Api(kube).read_namespaced_deployment(instance.id, namespace).spec.replicas == 0
-    assert objects(kube, namespace)["pods"] == []
+    await eventually(lambda: pods_of(kube, namespace), lambda found: found == [], timeout=30, what="scaled to zero")
     await kubernetes_runtime.forget(str(server_id))
     remaining = objects(kube, namespace)
     assert remaining["deployments"] == [] and remaining["services"] == [] and remaining["secrets"] == []
@@ -156,8 +157,10 @@ async def test_start_failures_say_what_went_wrong(
     with pytest.raises(StartFailed, match=r"registry.invalid/none:1 cannot be pulled"):
         await launch(kubernetes_runtime, data_dir, artifact=absent)
     exits = STDIO | {"command": ["python3", "-c", "import sys; sys.exit(3)"]}
-    with pytest.raises(StartFailed, match=r"exited with code 3"):
-        await launch(kubernetes_runtime, data_dir, exits)
+    assert "exited with code 3" in await why_it_ends(kubernetes_runtime, data_dir, exits)
+    hungry = STDIO | {"command": ["python3", "-c", "import time; x = bytearray(256 << 20); time.sleep(60)"]}
+    oom = await why_it_ends(kubernetes_runtime, data_dir, hungry, limits=Limits(memory_mib=64), instance_key="user-oom")
+    assert "more memory than its limit (OOMKilled, exit 137)" in oom
     client.CoreV1Api(kube).create_namespaced_resource_quota(
         namespace, {"metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}}
     )
@@ -214,9 +217,51 @@ async def test_the_deployed_role_is_all_the_runtime_needs(
             if "fixture: ready" in line:
                 break
         assert await instance.stop(2) == 0
-        assert objects(kube, namespace)["pods"] == []  # scaled to zero
+        await eventually(lambda: pods_of(kube, namespace), lambda found: found == [], timeout=30, what="scaled to zero")
         await runtime.forget(str(server_id))
     finally:
         await runtime.close()
     remaining = objects(kube, namespace)
     assert remaining["deployments"] == [] and remaining["services"] == [] and remaining["secrets"] == []
+
+
+async def test_a_git_build_is_pushed_and_pulled_by_the_cluster_with_the_registry_login(
+    home: Path,
+    tmp_path: Path,
+    cluster: LocalCluster,
+    namespace: str,
+    bridge_image: str,
+    kube: client.ApiClient,
+    docker_client: docker.DockerClient,
+    data_dir: Path,
+) -> None:
+    """A git source is built on the Docker engine and pushed to builds.registry (htpasswd); the image leaves the
+    engine, so the kubelet must pull it, with the image pull Secret the runtime keeps from that login."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "Dockerfile": f"FROM {PYTHON_BASE}\nCOPY echo_server.py /app/\n"
+            + 'CMD ["python3", "-u", "/app/echo_server.py"]\n',
+            "echo_server.py": (FIXTURES / "echo_server.py").read_text(),
+        },
+    )
+    with registry(tmp_path / "registry", tmp_path / "storage", username="puller", password="pull-s3cret") as running:
+        settings = kubernetes_settings(home, cluster, namespace)
+        settings.builds.allow_git_schemes = ["file"]
+        settings.builds.registry.endpoint = running.endpoint
+        settings.builds.registry.namespace = f"k8s-{uuid.uuid4().hex[:6]}"
+        settings.builds.registry.username = running.username
+        settings.builds.registry.password = SecretStr(running.password)
+        runtime = KubernetesRuntime(settings)
+        try:
+            artifact = await runtime.prepare({"type": "git", "url": repo.url}, no_progress)
+            assert artifact.image is not None and artifact.image.startswith(f"{running.endpoint}/")
+            docker_client.images.remove(docker_client.images.get(artifact.image).id, force=True)  # every tag of it
+            instance = await launch(runtime, data_dir, artifact=artifact)
+            async with Client(instance) as mcp:
+                assert await mcp.call("echo", {"text": "pulled by the kubelet"}) == "pulled by the kubelet"
+            pull_secret = client.CoreV1Api(kube).read_namespaced_secret("mcphost-registry", namespace)
+            assert pull_secret.type == "kubernetes.io/dockerconfigjson"
+            await instance.stop(2)
+        finally:
+            await runtime.close()
