@@ -45,6 +45,7 @@ ONCE_PATHS: dict[str, str] = {
     "tests/ingestion/test_git.py": "runtime",
     "tests/ui/": "browser",
     "tests/gateway/test_conformance.py": "external tool",
+    "tests/gateway/test_replicas.py": "runtime (three mcphost up on PostgreSQL)",
     "tests/oauth/test_sdk_browser.py": "browser",
     "tests/oauth/test_conformance_auth.py": "external tool",
     "tests/gateway/test_conformance_fixture.py": "external tool",

@@ -23,6 +23,7 @@ from mcphost.events import Event, EventBus, create_bus
 from mcphost.ingestion.runner import register_ingestion_jobs
 from mcphost.jobs.registry import JobRegistry
 from mcphost.jobs.worker import JobWorker
+from mcphost.nodes.heartbeat import NodeHeartbeat
 from mcphost.observability.metrics import Metrics
 from mcphost.observability.traces import TraceRecorder
 from mcphost.runtimes.registry import Runtimes
@@ -97,6 +98,9 @@ class Platform:
             register_ingestion_jobs(self.jobs, self)
             if not self.services.get(VectorSupervisor.name):
                 self.services.add(VectorSupervisor(self))
+            # Other replicas find this node (its address, whether it is up) to forward its servers' requests here.
+            if not self.services.get(NodeHeartbeat.name):
+                self.services.add(NodeHeartbeat(self.db, self.settings))
         if services and self.settings.services.job_worker:
             queues.append("default")
         self._add_services(queues=tuple(queues), maintenance=services and self.settings.services.maintenance)

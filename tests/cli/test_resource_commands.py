@@ -1,5 +1,5 @@
-"""``catalog``, ``tokens``, ``orgs``, ``users``, ``jobs`` and ``events`` as a user runs them: the real executable
-against a running ``mcphost up``."""
+"""``catalog``, ``tokens``, ``orgs``, ``users``, ``jobs``, ``nodes`` and ``events`` as a user runs them: the real
+executable against a running ``mcphost up``."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ def test_organisations_members_and_roles(instance: Instance) -> None:
     assert usage.returncode == 2
 
 
-def test_administrators_manage_users_and_jobs(instance: Instance) -> None:
+def test_administrators_manage_users_jobs_and_nodes(instance: Instance) -> None:
     env = instance.login(ADMIN)
     bob = instance.login(BOB, "bob")
 
@@ -203,6 +203,12 @@ def test_administrators_manage_users_and_jobs(instance: Instance) -> None:
     missing = "00000000-0000-0000-0000-000000000000"
     assert "error: " in one_line_error("jobs", "retry", missing, env=env)
     assert "error: " in one_line_error("jobs", "cancel", missing, env=env)
+
+    # The instance hosts servers, so its node registered: listed with its state and the servers it hosts.
+    nodes = json.loads(ok("nodes", "list", "--json", env=env))
+    assert [(node["state"], node["servers"]) for node in nodes] == [("up", 1)]  # the server "jobbed"
+    assert nodes[0]["name"] in ok("nodes", "list", env=env)
+    assert "Only administrators can do this." in one_line_error("nodes", "list", env=bob)
 
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])

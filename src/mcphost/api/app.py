@@ -32,6 +32,7 @@ from mcphost.gateway.metadata_router import router as gateway_metadata_router
 from mcphost.ingestion.router import router as ingestion_router
 from mcphost.integrations.router import router as integrations_router
 from mcphost.jobs.router import router as jobs_router
+from mcphost.nodes.router import router as nodes_router
 from mcphost.oauth.router import apps_router as oauth_apps_router
 from mcphost.oauth.router import router as oauth_router
 from mcphost.orgs.router import router as orgs_router
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, run_services: bool | None = 
         evaluations_router,
         workflows_router,
         jobs_router,
+        nodes_router,
         vectors_router,
         ingestion_router,
         events_router,

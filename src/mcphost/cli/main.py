@@ -11,6 +11,7 @@ from mcphost.cli import catalog as catalog_cli
 from mcphost.cli import config, db, me, server, servers, session
 from mcphost.cli import evals as evals_cli
 from mcphost.cli import events as events_cli
+from mcphost.cli import nodes as nodes_cli
 from mcphost.cli import orgs as orgs_cli
 from mcphost.cli import tokens as tokens_cli
 from mcphost.cli import vectors as vectors_cli
@@ -39,6 +40,7 @@ app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(orgs_cli.app, name="orgs")
 app.add_typer(admin_cli.users_app, name="users")
 app.add_typer(admin_cli.jobs_app, name="jobs")
+app.add_typer(nodes_cli.app, name="nodes")
 app.add_typer(events_cli.app, name="events")
 app.add_typer(evals_cli.app, name="evals")
 app.add_typer(vectors_cli.app, name="vectors")

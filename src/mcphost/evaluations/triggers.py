@@ -2,8 +2,9 @@
 and the schedule (``start_due``). Each makes a run row and enqueues the durable job that carries it out, in the
 caller's transaction, so a rolled-back trigger leaves nothing behind.
 
-A run's job goes to the queue of the node hosting its (first) server: the tool calls go through that node's
-gateway, the same path as a client of ``/mcp/{slug}``. Triggers that several replicas may see (a server going
+A run's job goes to the queue of the node hosting its (first) server: the tool calls go through the gateway, the
+same path as a client of ``/mcp/{slug}``, which forwards a call for a server hosted by another node to that node
+(ADR 0015), so a run's servers may live on several nodes. Triggers that several replicas may see (a server going
 live is announced to each of them; schedulers race) carry a ``dedupe_key``, unique in the table, so each takes
 effect once."""
 

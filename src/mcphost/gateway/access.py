@@ -66,6 +66,8 @@ class Grant:
     key_id: uuid.UUID | None
     #: What the caller may not see or use: held definitions, disabled tools, tools kept for a higher role.
     withheld: Withheld = NOTHING_WITHHELD
+    #: The node hosting the server (``Server.node``; it never changes): requests go there when it is not this one.
+    node: str | None = None
 
 
 class Denied(Exception):
@@ -172,7 +174,9 @@ class AccessResolver:
                 self._key_used[key.id] = time.monotonic()
                 key.last_used_at = utcnow()
             withheld = await withheld_for(session, server, creator, admin=creator.is_admin)
-            return Grant(server.id, server.slug, server.isolation, f"key:{key.id}", key.created_by, key.id, withheld)
+            return Grant(
+                server.id, server.slug, server.isolation, f"key:{key.id}", key.created_by, key.id, withheld, server.node
+            )
 
     async def _by_personal_token(self, slug: str, credential: str) -> Grant:
         async with self.platform.db.session_scope() as session:
@@ -196,7 +200,9 @@ class AccessResolver:
                 )
             user_id = principal.user_id
             withheld = await withheld_for(session, server, principal.user, admin=principal.is_admin)
-            return Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, withheld)
+            return Grant(
+                server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, withheld, server.node
+            )
 
     async def _by_oauth_token(self, slug: str, credential: str) -> Grant:
         """An OAuth access token: bound to one server (its audience, RFC 8707), acting for the user who consented
@@ -236,7 +242,9 @@ class AccessResolver:
                 self._key_used[consent.id] = time.monotonic()
                 consent.last_used_at = now
             withheld = await withheld_for(session, server, user, admin=False)
-            return Grant(server.id, server.slug, server.isolation, f"user:{user.id}", user.id, None, withheld)
+            return Grant(
+                server.id, server.slug, server.isolation, f"user:{user.id}", user.id, None, withheld, server.node
+            )
 
 
 class RateLimiter:

@@ -15,7 +15,7 @@ import logging
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mcphost.events import Event
 from mcphost.gateway import origins
@@ -32,13 +32,23 @@ from mcphost.gateway.asgi import (
     read_body,
     respond_json,
 )
+from mcphost.gateway.calls import call_once
 from mcphost.gateway.errors import GATEWAY_ERROR, error_body, invalid_body
+from mcphost.gateway.forward import Forwarder
+from mcphost.gateway.internal import InternalCalls
+from mcphost.gateway.remote import RemoteUpstreams
+from mcphost.gateway.routes import FORGETTING, RouteTable
 from mcphost.gateway.session_era import SessionEra
 from mcphost.gateway.sessions import SessionStore
+from mcphost.gateway.shared_sessions import ENDED_EVENT, SharedSessions, digest
 from mcphost.gateway.stateless_era import StatelessEra
-from mcphost.mcp.jsonrpc import INTERNAL_ERROR, InvalidMessage, parse
+from mcphost.gateway.upstreams import Upstreams
+from mcphost.mcp.jsonrpc import INTERNAL_ERROR, InvalidMessage, Message, parse
 from mcphost.mcp.session import SUPPORTED_PROTOCOL_VERSIONS
+from mcphost.nodes.directory import NodeDirectory
+from mcphost.nodes.identity import machine_id, shared_sessions_enabled
 from mcphost.observability.context import request_id
+from mcphost.security.internal_calls import SIGNATURE_HEADER, InternalCallSigner
 
 if TYPE_CHECKING:
     from mcphost.platform import Platform
@@ -67,8 +77,25 @@ class Gateway:
             idle_seconds=settings.session_idle_seconds,
         )
         self.origins = origins.OriginPolicy(platform.settings.effective_public_url, settings)
-        self.session_era = SessionEra(platform, self.sessions, settings)
-        self.stateless_era = StatelessEra(platform, settings)
+        # Replicas (ADR 0015): where the nodes are, how to reach servers hosted elsewhere, sessions any replica holds.
+        node_settings = platform.settings.nodes
+        self.node: str | None = None  # the node this process hosts, once started
+        self.nodes = NodeDirectory(platform.db, node_settings)
+        self.routes = RouteTable(platform.db, platform.keys, machine_id())
+        self.remote = RemoteUpstreams(self.routes, request_timeout=settings.request_timeout_seconds)
+        self.upstreams = Upstreams(platform, self.remote)
+        self.shared = SharedSessions(platform.db, enabled=shared_sessions_enabled(platform.settings))
+        signer = InternalCallSigner(
+            platform.keys.internal_calls,
+            platform.settings.runtime.node_name,
+            max_age_seconds=node_settings.internal_call_max_age_seconds,
+        )
+        self.forwarder = Forwarder(self.nodes, signer, node_settings)
+        self.internal = InternalCalls(
+            signer, self.upstreams, platform.traces, max_bytes=settings.max_message_bytes, serve=self._serve
+        )
+        self.session_era = SessionEra(platform, self.sessions, settings, self.upstreams, self.shared)
+        self.stateless_era = StatelessEra(platform, settings, self.upstreams)
         self._tasks: list[asyncio.Task[None]] = []
 
     def resource_metadata_url(self, slug: str) -> str:
@@ -79,7 +106,9 @@ class Gateway:
     async def start(self) -> None:
         self.platform.bus.fanout.add_listener(self._on_event)
         if self.platform.agent is not None:
+            self.node = self.platform.agent.node
             self.platform.agent.instances.on_ended(self._on_instance_ended)
+        self.nodes.start()
         self._tasks = [asyncio.create_task(self._reap(), name="gateway-reaper")]
 
     async def stop(self) -> None:
@@ -90,17 +119,36 @@ class Gateway:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for session in self.sessions.all():
             self.sessions.remove(session)
+        await self.nodes.stop()
+        await self.forwarder.close()
+        await self.remote.close()
 
     def _on_event(self, event: Event) -> None:
-        self.access.invalidate(event.kind)
-        if event.kind in ("server.updated", "server.deleted"):
+        kind = event.kind
+        self.access.invalidate(kind)
+        if kind.startswith("node."):
+            self.nodes.on_event(kind)
+        elif kind == ENDED_EVENT:
+            self._end_shared(str(event.data.get("session", "")))
+        if kind in FORGETTING:
+            with contextlib.suppress(KeyError, ValueError):
+                server_id = uuid.UUID(event.data["id"])
+                self.routes.forget(server_id)
+                self.remote.forget(server_id)
+        if kind in ("server.updated", "server.deleted"):
             with contextlib.suppress(KeyError, ValueError):
                 server_id = uuid.UUID(event.data["id"])
                 self.platform.traces.forget_secrets(server_id)
                 if self.platform.agent is not None:
                     self.platform.agent.instances.forget_limits(server_id)
-                if event.kind == "server.deleted":
+                if kind == "server.deleted":
                     self.end_sessions_of(server_id)
+
+    def _end_shared(self, hashed: str) -> None:
+        """Another replica ended a shared session (its client sent DELETE): this copy ends too."""
+        for session in self.sessions.all():
+            if session.shared and digest(session.id) == hashed:
+                self.sessions.remove(session)
 
     def end_sessions_of(self, server_id: uuid.UUID) -> None:
         for session in self.sessions.of_server(server_id):
@@ -119,9 +167,13 @@ class Gateway:
         while True:
             await asyncio.sleep(interval)
             for session in self.sessions.idle(time.monotonic()):
-                await self.session_era.end(session)
+                if session.shared:  # other replicas may still serve it: only this copy goes (the row expires)
+                    self.sessions.remove(session)
+                else:
+                    await self.session_era.end(session)
             if self.platform.agent is not None:
                 await self.platform.agent.instances.reap_idle(self.settings.session_idle_seconds)
+            await self.shared.renew(self.sessions.all())
 
     # -- requests -----------------------------------------------------------------------------------------------
 
@@ -147,6 +199,9 @@ class Gateway:
             await respond_json(send, 404, error_body(GATEWAY_ERROR, "Use /mcp/{server-slug}.", "not_found"))
             return
         headers = headers_of(scope)
+        if SIGNATURE_HEADER in headers:  # forwarded by another replica for a server hosted here (ADR 0015)
+            await self.internal.handle(scope, slug, headers, receive, send)
+            return
         cors = self.origins.check(headers)
         if isinstance(cors, origins.Refusal):
             await respond_json(send, cors.status, error_body(GATEWAY_ERROR, cors.message, cors.reason))
@@ -163,6 +218,12 @@ class Gateway:
             body = error_body(GATEWAY_ERROR, f"Too many requests; retry in {wait} s.", "rate_limited")
             await respond_json(send, 429, body, [(b"retry-after", str(wait).encode()), *cors])
             return
+        if (
+            grant.node is not None
+            and grant.node != self.node
+            and await self._forwarded(grant, scope, headers, receive, send, cors)
+        ):
+            return
         if method == "POST":
             await self._post(grant, headers, receive, send, cors)
         elif method == "GET":
@@ -170,8 +231,71 @@ class Gateway:
         elif method == "DELETE":
             await self.session_era.delete(grant, headers, send, cors)
         else:
-            body = error_body(GATEWAY_ERROR, f"{method} is not supported; use POST, GET or DELETE.", "method")
-            await respond_json(send, 405, body, [(b"allow", b"GET, POST, DELETE, OPTIONS"), *cors])
+            await self._not_allowed(method, send, cors)
+
+    async def _not_allowed(self, method: str, send: Send, cors: list[tuple[bytes, bytes]]) -> None:
+        body = error_body(GATEWAY_ERROR, f"{method} is not supported; use POST, GET or DELETE.", "method")
+        await respond_json(send, 405, body, [(b"allow", b"GET, POST, DELETE, OPTIONS"), *cors])
+
+    # -- servers hosted by other nodes (ADR 0015) -------------------------------------------------------------------
+
+    async def _forwarded(
+        self,
+        grant: Grant,
+        scope: Scope,
+        headers: dict[bytes, bytes],
+        receive: Receive,
+        send: Send,
+        cors: list[tuple[bytes, bytes]],
+    ) -> bool:
+        """Forward a request for a server hosted by another node, unless this replica relays to its HTTP upstream
+        itself (then False: it is served here)."""
+        if self.routes.direct(grant, await self.routes.endpoint(grant.server_id)):
+            return False
+        body = b""
+        if scope["method"] == "POST":
+            limit = self.settings.max_message_bytes
+            try:
+                body = await read_body(receive, headers.get(b"content-length"), limit)
+            except BodyTooLarge:
+                message = f"The message is larger than {limit} bytes."
+                await respond_json(send, 413, error_body(GATEWAY_ERROR, message, "too_large"), cors)
+                return True
+            except Disconnected:
+                return True
+        await self.forwarder.forward(grant, scope, headers, body, receive, send, cors)
+        return True
+
+    async def _serve(
+        self, method: str, grant: Grant, headers: dict[bytes, bytes], body: bytes, receive: Receive, send: Send
+    ) -> None:
+        """Serve a request another replica forwarded (its credential checked there, its body read)."""
+        if method == "POST":
+            if acceptable(headers.get(b"accept")) == (False, False):
+                message = "Answers are JSON or an event stream: send Accept: application/json, text/event-stream."
+                await respond_json(send, 406, error_body(GATEWAY_ERROR, message, "accept"))
+                return
+            await self._post_body(grant, headers, body, receive, send, [])
+        elif method == "GET":
+            await self.session_era.get(grant, headers, receive, send, [])
+        elif method == "DELETE":
+            await self.session_era.delete(grant, headers, send, [])
+        else:
+            await self._not_allowed(method, send, [])
+
+    async def call(
+        self,
+        grant: Grant,
+        method: str,
+        params: dict[str, Any] | None,
+        timeout: float,  # noqa: ASYNC109 -- relayed: on expiry the server is told to cancel
+    ) -> tuple[Message, float]:
+        """One request of the platform's own (the playground, a workflow step, an evaluation): here, straight to the
+        server's HTTP upstream, or through the node hosting it. Raises ``UpstreamUnavailable``."""
+        here = grant.node is None or grant.node == self.node
+        if here or self.routes.direct(grant, await self.routes.endpoint(grant.server_id)):
+            return await call_once(self.upstreams, self.platform.traces, grant, method, params, timeout)
+        return await self.forwarder.invoke(grant, method, params, timeout)
 
     async def _authorise(
         self, slug: str, headers: dict[bytes, bytes], send: Send, cors: list[tuple[bytes, bytes]]
@@ -217,6 +341,17 @@ class Gateway:
             return
         except Disconnected:
             return
+        await self._post_body(grant, headers, body, receive, send, cors)
+
+    async def _post_body(
+        self,
+        grant: Grant,
+        headers: dict[bytes, bytes],
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        cors: list[tuple[bytes, bytes]],
+    ) -> None:
         content_type = headers.get(b"content-type", b"")
         if not content_type.startswith(b"application/json"):
             body_error = error_body(GATEWAY_ERROR, "Send JSON-RPC with Content-Type: application/json.", "content_type")

@@ -12,6 +12,13 @@ from mcphost.mcp.jsonrpc import PARSE_ERROR, InvalidMessage
 GATEWAY_ERROR: Final = -32000
 
 
+class UpstreamUnavailable(AppError):
+    """The server's upstream cannot be reached: not running, no instance to spare, or its node is down."""
+
+    status_code = 503
+    code = "server_unavailable"
+
+
 def error_body(code: int, message: str, reason: str | None = None, request_id: Any = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if reason is not None:

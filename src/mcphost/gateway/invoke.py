@@ -3,11 +3,9 @@ the same path as the MCP endpoint (the server's isolation, the upstream relay, t
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -17,15 +15,11 @@ from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
 from mcphost.errors import Conflict
 from mcphost.gateway.access import Grant
 from mcphost.gateway.app import Gateway
-from mcphost.gateway.relay import call_upstream, encoded, trace_of
-from mcphost.gateway.sessions import StatelessSession
-from mcphost.gateway.upstreams import UpstreamUnavailable, instance_key, running_for
+from mcphost.gateway.errors import UpstreamUnavailable
 from mcphost.gateway.withheld import Withheld, withheld_for
 from mcphost.mcp.jsonrpc import INVALID_PARAMS, MAX_DEPTH, check_depth
-from mcphost.mcp.mux import Exchange
 from mcphost.models import Server
 from mcphost.servers import service
-from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES
 
 router = APIRouter(prefix="/api/servers/{server_id}", tags=["servers"], responses=AUTHENTICATED_ERRORS)
 #: What the playground may send: requests of the server's features, not session management.
@@ -97,26 +91,15 @@ async def invoke_server(
     the server is not running. Also used by the console's "try it" forms and by workflow steps (``call_timeout``:
     theirs, else the gateway's request timeout). Call it outside a transaction."""
     user_id = principal.user_id
-    grant = Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, withheld)
+    grant = Grant(server.id, server.slug, server.isolation, f"user:{user_id}", user_id, None, withheld, server.node)
     refusal = withheld.refusal(method, params)
     if refusal is not None:
         error = {"code": INVALID_PARAMS, "message": refusal[0], "data": {"reason": refusal[1]}}
         return InvokeOut(error=error, duration_ms=0.0)
-    key = instance_key(grant, None)
-    try:
-        running = await running_for(gateway.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
-    except UpstreamUnavailable as exc:  # the server's state, not the platform's health
-        raise Conflict(exc.message, code="server_not_running") from None
-    assert running.mux is not None
-    message: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
-    if params is not None:
-        message["params"] = params
-    context = StatelessSession(server.id, grant.principal, key, "2025-11-25", {}, {"name": "mcphost-console"})
-    started_at, started = time.time(), time.perf_counter()
     timeout = call_timeout or gateway.settings.request_timeout_seconds
-    answer = await call_upstream(running.mux, Exchange(context, 1), method, params, timeout, withheld.hiding())
-    duration = time.perf_counter() - started
-    answer, body = encoded(answer, method)
-    sizes = len(orjson.dumps(message)), len(body)
-    gateway.platform.traces.record(trace_of(grant, context, message, answer, started_at, duration, *sizes))
+    try:
+        # Here, straight to its upstream, or through the node hosting it (ADR 0015).
+        answer, duration = await gateway.call(grant, method, params, timeout)
+    except UpstreamUnavailable as exc:  # the server's state (or its node's), not this replica's health
+        raise Conflict(exc.message, code="server_not_running") from None
     return InvokeOut(result=answer.get("result"), error=answer.get("error"), duration_ms=round(duration * 1000, 3))

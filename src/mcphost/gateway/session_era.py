@@ -20,8 +20,9 @@ from mcphost.gateway.asgi import JSON_HEADERS, Receive, Send, accepts_json, resp
 from mcphost.gateway.errors import GATEWAY_ERROR, error_body, invalid_body, respond_unavailable
 from mcphost.gateway.relay import relay, write_stream
 from mcphost.gateway.sessions import GENERAL_STREAM, ClientSession
-from mcphost.gateway.upstreams import instance_key, running_for
+from mcphost.gateway.upstreams import instance_key
 from mcphost.mcp.event_stream import parse_event_id
+from mcphost.mcp.http import HttpConnection
 from mcphost.mcp.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, ConnectionClosed, InvalidMessage, Message, classify
 from mcphost.mcp.session import LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS
 from mcphost.models import Isolation
@@ -30,8 +31,9 @@ from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES
 if TYPE_CHECKING:
     from mcphost.gateway.access import Grant
     from mcphost.gateway.sessions import SessionStore
+    from mcphost.gateway.shared_sessions import SharedSessions
+    from mcphost.gateway.upstreams import Upstream, Upstreams
     from mcphost.platform import Platform
-    from mcphost.servers.running import Running
     from mcphost.settings import GatewaySettings
 
 Cors = list[tuple[bytes, bytes]]
@@ -41,10 +43,19 @@ _VERSIONS: Final = frozenset(version.encode() for version in SUPPORTED_PROTOCOL_
 
 
 class SessionEra:
-    def __init__(self, platform: Platform, sessions: SessionStore, settings: GatewaySettings) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        sessions: SessionStore,
+        settings: GatewaySettings,
+        upstreams: Upstreams,
+        shared: SharedSessions,
+    ) -> None:
         self.platform = platform
         self.sessions = sessions
         self.settings = settings
+        self.upstreams = upstreams
+        self.shared = shared
         self._releasing: set[asyncio.Task[None]] = set()  # instances of ended sessions being stopped
 
     # -- POST ---------------------------------------------------------------------------------------------------
@@ -86,6 +97,8 @@ class SessionEra:
             await respond_json(send, 400, body, cors)
             return None
         session = self.sessions.get(session_id.decode("latin-1"))
+        if session is None and self.shared.enabled:  # opened on another replica? (ADR 0015)
+            session = await self._adopt(session_id.decode("latin-1"), grant)
         if session is None or session.principal != grant.principal or session.server_id != grant.server_id:
             body = error_body(GATEWAY_ERROR, "Unknown or ended session; initialize a new one.", "unknown_session")
             await respond_json(send, 404, body, cors)
@@ -97,6 +110,27 @@ class SessionEra:
             return None
         session.last_used = time.monotonic()
         return session
+
+    async def _adopt(self, session_id: str, grant: Grant) -> ClientSession | None:
+        """Continue a session another replica opened, as recorded (one read, then it is held here too)."""
+        row = await self.shared.load(session_id)
+        if row is None or row.server_id != grant.server_id or row.principal != grant.principal:
+            return None
+        found = self.sessions.get(session_id)  # adopted by a concurrent request meanwhile
+        if found is not None:
+            return found
+        return self.sessions.create(
+            session_id=session_id,
+            server_id=row.server_id,
+            principal=row.principal,
+            upstream_key=instance_key(grant, session_id),
+            protocol_version=row.protocol_version,
+            client_capabilities=dict(row.client_capabilities or {}),
+            client_info=dict(row.client_info or {}),
+            event_buffer=self.settings.event_buffer,
+            idle_seconds=row.idle_seconds,
+            shared=True,
+        )
 
     async def _initialize(self, grant: Grant, message: Message, send: Send, cors: Cors) -> None:
         raw = message.get("params")
@@ -125,6 +159,12 @@ class SessionEra:
             self.sessions.remove(session)
             await respond_unavailable(send, exc, message["id"], cors)
             return
+        if (
+            self.shared.enabled
+            and grant.isolation is Isolation.SHARED
+            and isinstance(running.connection, HttpConnection)
+        ):
+            session.shared = await self.shared.save(session)  # any replica continues it (ADR 0015)
         manifest = running.session.manifest if running.session is not None else None
         result: dict[str, Any] = {
             "protocolVersion": version,
@@ -156,12 +196,12 @@ class SessionEra:
             return False
         return True
 
-    async def _bind(self, grant: Grant, session: ClientSession) -> Running:
+    async def _bind(self, grant: Grant, session: ClientSession) -> Upstream:
         """The instance serving the session, started when needed; the session joins its relay."""
         per_session = grant.isolation is Isolation.PER_SESSION
         capabilities = session.client_capabilities if per_session else RELAYED_CLIENT_CAPABILITIES
         client_info = session.client_info if per_session else None
-        running = await running_for(self.platform, grant, session.upstream_key, capabilities, client_info)
+        running = await self.upstreams.running_for(grant, session.upstream_key, capabilities, client_info)
         mux = running.mux
         assert mux is not None
         if session.mux is not mux:
@@ -294,8 +334,10 @@ class SessionEra:
         await respond(send, 204, b"", cors)
 
     async def end(self, session: ClientSession) -> None:
-        """End a session; a per_session instance goes with it."""
+        """End a session; a per_session instance goes with it, and a shared one ends on every replica."""
         self.sessions.remove(session)
+        if session.shared:
+            await self.shared.end(session)
         agent = self.platform.agent
         if agent is not None and session.upstream_key.startswith("session-"):
             task = asyncio.get_running_loop().create_task(

@@ -47,6 +47,8 @@ class ClientSession:
     subscriptions: set[str] = field(default_factory=set)
     mux: UpstreamMux | None = None
     closed: bool = False
+    #: Kept in the database, so any replica continues it (``shared_sessions.py``).
+    shared: bool = False
     _stream_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -131,8 +133,10 @@ class SessionStore:
         """The sessions a credential (``key:…`` or ``user:…``) holds on a server."""
         return self._per_credential.get((server_id, principal), 0)
 
-    def create(self, **fields: Any) -> ClientSession:
-        session = ClientSession(id=secrets.token_urlsafe(24), idle_seconds=self.idle_seconds, **fields)
+    def create(self, *, session_id: str | None = None, **fields: Any) -> ClientSession:
+        """A new session (``session_id``: one another replica opened, continued here)."""
+        fields.setdefault("idle_seconds", self.idle_seconds)
+        session = ClientSession(id=session_id or secrets.token_urlsafe(24), **fields)
         self._sessions[session.id] = session
         self._per_server[session.server_id] = self._per_server.get(session.server_id, 0) + 1
         holder = (session.server_id, session.principal)

@@ -31,7 +31,7 @@ from mcphost.gateway.stateless import (
     upstream_params,
 )
 from mcphost.gateway.stateless_relay import Client, relay_in_rounds
-from mcphost.gateway.upstreams import instance_key, running_for
+from mcphost.gateway.upstreams import instance_key
 from mcphost.mcp.event_stream import EventStream
 from mcphost.mcp.jsonrpc import (
     INTERNAL_ERROR,
@@ -48,9 +48,9 @@ from mcphost.servers.running import RELAYED_CLIENT_CAPABILITIES
 
 if TYPE_CHECKING:
     from mcphost.gateway.access import Grant
+    from mcphost.gateway.upstreams import Upstream, Upstreams
     from mcphost.mcp.mux import UpstreamMux
     from mcphost.platform import Platform
-    from mcphost.servers.running import Running
     from mcphost.settings import GatewaySettings
 
 Cors = list[tuple[bytes, bytes]]
@@ -58,9 +58,10 @@ LISTEN_KEEPALIVE_SECONDS = 20.0
 
 
 class StatelessEra:
-    def __init__(self, platform: Platform, settings: GatewaySettings) -> None:
+    def __init__(self, platform: Platform, settings: GatewaySettings, upstreams: Upstreams) -> None:
         self.platform = platform
         self.settings = settings
+        self.upstreams = upstreams
         self.listening: set[ListenStream] = set()
         #: Requests paused for their clients' input (multi-round-trip requests), kept as long as a request may take.
         self.pending = PendingRequests(
@@ -77,7 +78,7 @@ class StatelessEra:
             EventStream.push(stream, {"jsonrpc": "2.0", "id": stream.subscription_id, "result": result})
             stream.finish()
 
-    async def _listen(self, running: Running, message: Message, receive: Receive, send: Send, cors: Cors) -> None:
+    async def _listen(self, running: Upstream, message: Message, receive: Receive, send: Send, cors: Cors) -> None:
         mux = running.mux
         assert mux is not None
         manifest = running.session.manifest if running.session is not None else None
@@ -130,7 +131,7 @@ class StatelessEra:
             return
         key = instance_key(grant, None)
         try:
-            running = await running_for(self.platform, grant, key, RELAYED_CLIENT_CAPABILITIES, None)
+            running = await self.upstreams.running_for(grant, key, RELAYED_CLIENT_CAPABILITIES, None)
         except AppError as exc:
             await respond_unavailable(send, exc, request_id, cors)
             return

@@ -38,12 +38,21 @@ VERSION_HEADER = "mcp-protocol-version"
 
 
 class HttpConnection:
-    def __init__(self, url: str, *, client: httpx.AsyncClient | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        url: str,
+        *,
+        client: httpx.AsyncClient | None = None,
+        headers: dict[str, str] | None = None,
+        first_id: int = 1,
+    ):
+        """``first_id``: where this connection's request ids start (connections sharing one upstream session, one
+        per gateway replica, each use their own range)."""
         self.url = url
         self._client = client or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
         self._owns_client = client is None
         self._headers = dict(headers or {})
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)
         self.session_id: str | None = None
         self.protocol_version: str | None = None
         self._on_notification: Callable[[Message], object] | None = None

@@ -12,9 +12,11 @@ from mcphost.models.evaluation import (
     EvaluationTrigger,
     MatchMode,
 )
+from mcphost.models.gateway_session import GatewaySession
 from mcphost.models.integration import AttachedService
 from mcphost.models.invocation import InvocationRecord
 from mcphost.models.job import Job, JobStatus
+from mcphost.models.node import Node, ServerEndpoint
 from mcphost.models.oauth import OAuthClient, OAuthClientKind, OAuthCode, OAuthGrant, OAuthToken, OAuthTokenKind
 from mcphost.models.org import Invitation, Membership, Organization, OrgRole
 from mcphost.models.pin import DefinitionKind, DefinitionPin, PinPolicy
@@ -44,6 +46,7 @@ __all__ = [
     "EvaluationStatus",
     "EvaluationSuite",
     "EvaluationTrigger",
+    "GatewaySession",
     "IngestionJob",
     "IngestionStatus",
     "Invitation",
@@ -55,6 +58,7 @@ __all__ = [
     "LoginSession",
     "MatchMode",
     "Membership",
+    "Node",
     "OAuthClient",
     "OAuthClientKind",
     "OAuthCode",
@@ -69,6 +73,7 @@ __all__ = [
     "RunStatus",
     "Server",
     "ServerAccessKey",
+    "ServerEndpoint",
     "ServerLog",
     "ServerRevision",
     "ServerStatus",

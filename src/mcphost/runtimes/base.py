@@ -127,6 +127,12 @@ class Instance(ABC):
         """Headers every request to ``url`` carries (e.g. the bearer token of a pod's stdio bridge)."""
         return {}
 
+    @property
+    def reach(self) -> Literal["host", "cluster"]:
+        """Who can open ``url``: replicas on this machine only (``host``: loopback and container addresses) or every
+        replica (``cluster``: a pod's Service name)."""
+        return "host"
+
     @abstractmethod
     def log_lines(self) -> AsyncIterator[str]:
         """The server's diagnostic output (stderr), one line at a time, until it exits."""

@@ -21,4 +21,5 @@ class KeyRing:
         self.encryption = derive_key(secret_key, "mcphost/encryption/v1")
         self.csrf = derive_key(secret_key, "mcphost/console-csrf/v1")
         self.request_state = derive_key(secret_key, "mcphost/gateway-request-state/v1")
+        self.internal_calls = derive_key(secret_key, "mcphost/internal-call/v1")
         self.secrets = SecretBox(self.encryption)

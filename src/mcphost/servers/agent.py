@@ -30,10 +30,11 @@ from mcphost.mcp.jsonrpc import ConnectionClosed, JsonRpcError
 from mcphost.mcp.mux import UpstreamMux
 from mcphost.mcp.session import McpSession, ProtocolError
 from mcphost.models import DesiredState, LogStream, Server, ServerStatus
+from mcphost.nodes.identity import machine_id
 from mcphost.pinning import service as pinning
 from mcphost.revisions.record import record_resolved
 from mcphost.runtimes.base import BuildPhase, PrepareReporter, RuntimeFailure, reporting
-from mcphost.servers import lifecycle_jobs
+from mcphost.servers import endpoints, lifecycle_jobs
 from mcphost.servers.instances import InstancePool
 from mcphost.servers.launch import launch_spec, runtime_source
 from mcphost.servers.logs import LogSink
@@ -285,6 +286,8 @@ class NodeAgent:
         # Recorded before the first client can list them: a changed definition is held from the start.
         await self._record_definitions(server.id, started.capabilities)
         self.running[server.id] = running
+        # Other replicas relay to an HTTP instance directly (ADR 0015): where, before clients hear it runs.
+        await endpoints.record(self.parts.db, self.parts.keys, running, node=self.node, machine=machine_id())
         # Said before the status changes, so whoever sees "running" finds the line in the logs too.
         self.say(server.id, f"running ({started.manifest.get('serverInfo', {}).get('name', 'server')})")
         await transition(
@@ -339,6 +342,7 @@ class NodeAgent:
             if self.running.get(running.server_id) is not running:
                 return  # replaced by a newer generation meanwhile: what serves now is that one
             del self.running[running.server_id]
+            await endpoints.clear(self.parts.db, running.server_id, running.generation)
             await self._after_crash(running, code)
 
     async def _after_crash(self, running: Running, code: int) -> None:
@@ -449,6 +453,8 @@ class NodeAgent:
             del self.running[running.server_id]
         code = await running.instance.stop(self.settings.stop_grace_seconds)
         await self._close(running)
+        if running.mux is not None:  # it went live: its endpoint may be recorded
+            await endpoints.clear(self.parts.db, running.server_id, running.generation)
         return code
 
     async def _close(self, running: Running) -> None:

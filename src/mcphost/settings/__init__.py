@@ -26,6 +26,7 @@ from mcphost.settings.evaluations import EvaluationSettings as EvaluationSetting
 from mcphost.settings.files import FileSettings as FileSettings
 from mcphost.settings.integrations import IntegrationSettings as IntegrationSettings
 from mcphost.settings.kubernetes import KubernetesSettings as KubernetesSettings
+from mcphost.settings.nodes import NodeSettings as NodeSettings
 from mcphost.settings.oauth import OAuthSettings as OAuthSettings
 from mcphost.settings.secret_store import SecretSettings as SecretSettings
 from mcphost.settings.secret_store import VaultSettings as VaultSettings
@@ -376,6 +377,7 @@ class Settings(BaseSettings):
     events: EventSettings = Field(default_factory=EventSettings)
     services: ServiceSettings = Field(default_factory=ServiceSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    nodes: NodeSettings = Field(default_factory=NodeSettings)
     builds: BuildSettings = Field(default_factory=BuildSettings)
     docker: DockerSettings = Field(default_factory=DockerSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)

@@ -42,7 +42,8 @@ ACTING_SCOPES = frozenset({TokenScope.READ, TokenScope.INVOKE})
 
 
 def run_queue(node: str | None) -> str:
-    """Runs go to the node that hosts the servers (the tools are called where the instances are)."""
+    """Runs go to the node hosting the first step's server (most calls stay local); a step whose server another node
+    hosts is forwarded there by the gateway (ADR 0015), so one run may call servers on several nodes."""
     return f"workflows:{node}" if node else "workflows"
 
 

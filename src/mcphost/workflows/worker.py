@@ -1,6 +1,7 @@
 """Where runs execute: a job worker of their own in each process that hosts servers, claiming the runs queued for its
 node (``workflows:{node}``), so that long runs never hold up the servers' own lifecycle jobs; and the caller that
-sends each step's tools/call through the gateway's invoke path (access rules, held and disabled tools, traces)."""
+sends each step's tools/call through the gateway's invoke path (access rules, held and disabled tools, traces),
+which forwards a call for a server hosted by another node to that node (ADR 0015)."""
 
 from __future__ import annotations
 

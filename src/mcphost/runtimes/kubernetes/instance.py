@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from mcphost.runtimes.base import Instance, Transport
 from mcphost.runtimes.kubernetes.cluster import FAILURES, Cluster, explain, is_missing
@@ -64,6 +64,12 @@ class KubernetesInstance(Instance):
     @property
     def headers(self) -> dict[str, str]:
         return self._headers
+
+    @property
+    def reach(self) -> Literal["host", "cluster"]:
+        """Every replica in the cluster resolves the Service's name; a pod's IP (``kubernetes.address: pod``) is
+        counted as reachable from this machine only."""
+        return "cluster" if self._url.split("//", 1)[-1].split(":", 1)[0].endswith(".svc") else "host"
 
     @property
     def exit_code(self) -> int | None:
