@@ -304,7 +304,8 @@ def remove_pod_containers() -> None:
 def unmount_under(directory: Path) -> None:
     """The volumes the kubelet mounted (Secrets are tmpfs mounts) that outlive it."""
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
-    for mount in sorted((m for m in mounts if m.startswith(f"{directory}/")), key=len, reverse=True):
+    mine = (m for m in mounts if m == str(directory) or m.startswith(f"{directory}/"))  # the kubelet binds its root too
+    for mount in sorted(mine, key=len, reverse=True):
         subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
 
 

@@ -79,6 +79,13 @@ async def test_scoping_quota_and_bad_requests(client: httpx.AsyncClient) -> None
         ),
         422,
     )
+    boundary = "7c5156fb04a2177cf9e322ad31ebde44"  # a body the multipart parser cannot read (found by the fuzzer)
+    broken = await client.post(
+        "/api/ingestion-jobs",
+        content=f"--{boundary}\r\nNone--{boundary}--\r\n".encode(),
+        headers=alice.headers | {"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert "multipart form could not be read" in str(assert_error(broken, 422)["message"])
 
     # A queued job can be cancelled (then deleted); a finished one cannot be cancelled again.
     job = (await client.post("/api/ingestion-jobs", json=spec, headers=alice.headers)).json()

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mcphost.api.deps import PlatformDep, ReadPrincipal, SessionDep, WritePrincipal
 from mcphost.api.schemas import AUTHENTICATED_ERRORS, error_responses
@@ -49,7 +50,10 @@ async def _parse(request: Request) -> tuple[IngestionCreate, list[UploadFile]]:
     files: list[UploadFile] = []
     try:
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            form = await request.form(max_files=service.MAX_UPLOADS, max_fields=10)
+            try:
+                form = await request.form(max_files=service.MAX_UPLOADS, max_fields=10)
+            except StarletteHTTPException as exc:  # a malformed multipart body: a request to fix, as for bad JSON
+                raise ValidationFailed(f"The multipart form could not be read: {exc.detail}") from exc
             spec: Any = form.get("spec")
             if not isinstance(spec, str):
                 raise ValidationFailed("The multipart form needs a 'spec' field holding the job's JSON definition.")
