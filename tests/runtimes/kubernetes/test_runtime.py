@@ -32,6 +32,7 @@ RBAC = Path(__file__).resolve().parents[3] / "deploy" / "kubernetes" / "base" / 
 STDIO = {"type": "image", "image": STDIO_IMAGE}
 HTTP = {"type": "image", "image": HTTP_IMAGE, "transport": "streamable-http"}
 TIMEOUT = 90.0
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
 async def launch(
@@ -265,3 +266,33 @@ async def test_a_git_build_is_pushed_and_pulled_by_the_cluster_with_the_registry
             await instance.stop(2)
         finally:
             await runtime.close()
+
+
+async def test_a_hostile_server_in_a_pod_meets_walls(
+    kubernetes_runtime: KubernetesRuntime, cluster: LocalCluster, kube: client.ApiClient, namespace: str, data_dir: Path
+) -> None:
+    """What hostile code would try from its pod: root, the image's files, the platform's files and key, a service
+    account token, the API server on the host's loopback (through the pod's loopback and through the bridge network's
+    gateway), and leaving something behind after a stop. A fork storm is bounded by the cluster's kubelet
+    (--pod-max-pids), not by the runtime: the server's warnings say so."""
+    instance = await launch(kubernetes_runtime, data_dir, STDIO, limits=Limits(network="none"))
+    api_port = str(cluster.api_port)
+    async with Client(instance) as mcp:
+        seen = await mcp.whoami()
+        attempts = {
+            "root file system": await mcp.call("try_write", {"path": "/usr/local/evil"}),
+            "platform key": await mcp.call("try_read", {"path": str(kubernetes_runtime.settings.home / "secret.key")}),
+            "service account token": await mcp.call("try_read", {"path": SERVICE_ACCOUNT_TOKEN}),
+            "api via loopback": await mcp.call("try_connect", {"host": "127.0.0.1", "port": api_port}),
+            "api via host": await mcp.call("try_connect", {"host": "172.17.0.1", "port": api_port}),
+        }
+        tmp = await mcp.call("try_write", {"path": "/tmp/scratch"})  # noqa: S108 (the pod's own emptyDir)
+    await instance.stop(2)
+
+    assert seen["uid"] != 0  # the API server's address is in every pod's env; no token to use it with is
+    assert all(result.startswith("denied") for result in attempts.values()), attempts
+    assert tmp.startswith("ok")  # its own scratch space only
+    policy = client.NetworkingV1Api(kube).read_namespaced_network_policy(instance.id, namespace)
+    assert policy.spec.policy_types == ["Egress"] and not policy.spec.egress
+    assert "--pod-max-pids" in " ".join(kubernetes_runtime.warnings_for(Limits()))
+    await eventually(lambda: pods_of(kube, namespace), lambda found: found == [], timeout=30, what="nothing running")

@@ -57,7 +57,8 @@ class KubernetesRuntime(Runtime):
 
     type: ClassVar[str] = "kubernetes"
     source_types: ClassVar[frozenset[str]] = frozenset({"image", "package", "git"})
-    enforces: ClassVar[frozenset[str]] = frozenset({"cpu", "memory", "gpu", "network_none", "pids"})
+    #: Processes per pod are limited by the kubelet (--pod-max-pids), not per pod: the cluster's setting.
+    enforces: ClassVar[frozenset[str]] = frozenset({"cpu", "memory", "gpu", "network_none"})
 
     def __init__(self, settings: Settings, *, max_log_lines: int = 10_000) -> None:
         self.settings = settings
@@ -84,6 +85,7 @@ class KubernetesRuntime(Runtime):
 
     def warnings_for(self, limits: Limits, artifact: Artifact | None = None) -> list[str]:
         messages = list(self.warnings)
+        messages.append("processes per pod are limited only by the cluster's kubelet (--pod-max-pids)")
         if limits.network == "none":
             messages.append(
                 "network: none is a NetworkPolicy that denies all egress: it holds where the cluster's network plugin "
