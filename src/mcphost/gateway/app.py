@@ -252,18 +252,11 @@ class Gateway:
         itself (then False: it is served here)."""
         if self.routes.direct(grant, await self.routes.endpoint(grant.server_id)):
             return False
-        body = b""
+        body: bytes | None = b""
         if scope["method"] == "POST":
-            limit = self.settings.max_message_bytes
-            try:
-                body = await read_body(receive, headers.get(b"content-length"), limit)
-            except BodyTooLarge:
-                message = f"The message is larger than {limit} bytes."
-                await respond_json(send, 413, error_body(GATEWAY_ERROR, message, "too_large"), cors)
-                return True
-            except Disconnected:
-                return True
-        await self.forwarder.forward(grant, scope, headers, body, receive, send, cors)
+            body = await self._message(headers, receive, send, cors)
+        if body is not None:
+            await self.forwarder.forward(grant, scope, headers, body, receive, send, cors)
         return True
 
     async def _serve(
@@ -332,16 +325,23 @@ class Gateway:
             message = "Answers are JSON or an event stream: send Accept: application/json, text/event-stream."
             await respond_json(send, 406, error_body(GATEWAY_ERROR, message, "accept"), cors)
             return
+        body = await self._message(headers, receive, send, cors)
+        if body is not None:
+            await self._post_body(grant, headers, body, receive, send, cors)
+
+    async def _message(
+        self, headers: dict[bytes, bytes], receive: Receive, send: Send, cors: list[tuple[bytes, bytes]]
+    ) -> bytes | None:
+        """The POSTed body, or None once answered 413 (too large) or the client went away."""
         limit = self.settings.max_message_bytes
         try:
-            body = await read_body(receive, headers.get(b"content-length"), limit)
+            return await read_body(receive, headers.get(b"content-length"), limit)
         except BodyTooLarge:
             message = f"The message is larger than {limit} bytes."
             await respond_json(send, 413, error_body(GATEWAY_ERROR, message, "too_large"), cors)
-            return
         except Disconnected:
-            return
-        await self._post_body(grant, headers, body, receive, send, cors)
+            pass
+        return None
 
     async def _post_body(
         self,
